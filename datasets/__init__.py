@@ -1,0 +1,1 @@
+"""TFDS builders for the four corpora (installed as the package `serjax_datasets`)."""

@@ -1,0 +1,3 @@
+"""serjax: speech emotion recognition in JAX, every actor fold and seed trained at once."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,138 @@
+"""The ``serjax`` command: parses arguments and dispatches to library functions.
+
+No work lives here; every subcommand calls one importable function, so notebooks and scripts
+can do exactly what the command does. Heavy imports (JAX, librosa, TFDS) happen inside the
+subcommand that needs them, so ``serjax --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+CORPUS_CHOICES = ("ravdess", "crema_d", "savee", "tess")
+
+
+def _cmd_synth(args: argparse.Namespace) -> None:
+    from serjax import synth
+
+    summary = synth.synthesize(args.corpus, args.out_dir, scale=args.scale, seed=args.seed,
+                               progress=not args.quiet)
+    print(synth.format_summary(summary) if hasattr(synth, "format_summary") else summary)
+
+
+def _cmd_build(args: argparse.Namespace) -> None:
+    from serjax import dataset
+
+    result = dataset.build(args.corpus, args.manual_dir, args.data_dir)
+    print(result.summary())
+
+
+def _split_config_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Separates ``--config.a.b=v`` overrides (absl style) from ordinary arguments."""
+    overrides, rest = [], []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("--config."):
+            if "=" not in arg and i + 1 < len(argv):  # "--config.a.b v" form
+                arg = f"{arg}={argv[i + 1]}"
+                i += 1
+            overrides.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return overrides, rest
+
+
+def _cmd_features(args: argparse.Namespace) -> None:
+    from serjax import config as config_lib
+    from serjax import experiment
+
+    config = config_lib.load_config(args.config, args.overrides)
+    feature_set = experiment.prepare_features(config)
+    print(experiment.describe_features(feature_set))
+
+
+def _cmd_cv(args: argparse.Namespace) -> None:
+    from serjax import config as config_lib
+    from serjax import experiment
+
+    config = config_lib.load_config(args.config, args.overrides)
+    experiment.run_cv(config, args.workdir)
+
+
+def _cmd_demo(args: argparse.Namespace) -> None:
+    from serjax import demo
+
+    demo.run_demo(workdir=args.workdir, scale=args.scale, seeds=args.seeds)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="serjax",
+        description="Speech emotion recognition in JAX: every actor fold and seed at once.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("synth", help="write a synthetic corpus in its exact Kaggle layout")
+    p.add_argument("corpus", choices=CORPUS_CHOICES + ("all",))
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--scale", type=float, default=0.1,
+                   help="fraction of each actor's files per class (1.0 = full corpus)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("build", help="prepare a corpus (Kaggle folder) as a TFDS dataset")
+    p.add_argument("corpus", choices=CORPUS_CHOICES)
+    p.add_argument("--manual-dir", type=Path, required=True,
+                   help="the corpus folder as unpacked from Kaggle")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="where prepared datasets go (default $SERJAX_DATA_DIR or "
+                        "~/tensorflow_datasets)")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("features", help="precompute a config's features (cached)")
+    p.add_argument("--config", required=True, help="configs/NAME.py or NAME")
+    p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser("cv", help="run a config's cross-validation: all folds × seeds at once")
+    p.add_argument("--config", required=True, help="configs/NAME.py or NAME")
+    p.add_argument("--workdir", type=Path, required=True, help="outputs and checkpoints")
+    p.set_defaults(func=_cmd_cv)
+
+    p = sub.add_parser("demo", help="the main job: synthetic RAVDESS → build → features → CV")
+    p.add_argument("--workdir", type=Path, default=Path("runs/demo"))
+    p.add_argument("--scale", type=float, default=None, help="synthetic corpus scale")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per fold")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    overrides, rest = _split_config_overrides(argv)
+    parser = build_parser()
+    args = parser.parse_args(rest)
+    args.overrides = overrides
+    if overrides and args.command not in ("features", "cv"):
+        parser.error(f"--config.FIELD=VALUE overrides only apply to features/cv: {overrides}")
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        print("serjax: interrupted; finished work is kept (caches and checkpoints resume)",
+              file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as err:
+        if os.environ.get("SERJAX_DEBUG"):
+            raise
+        print(f"serjax {args.command}: error: {err}", file=sys.stderr)
+        print("(set SERJAX_DEBUG=1 for the full traceback)", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
