@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -45,10 +46,14 @@ def load_config_file(name_or_path: str, arg: str | None = None) -> ml_collection
     path = resolve_config_path(name_or_path)
     spec = importlib.util.spec_from_file_location(f"serjax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    # Config files import their shared parts (``import common``) from their own folder.
+    sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
     except Exception as err:  # a config file is user code: name it in the error
         raise ConfigError(f"{path}: failed to import ({type(err).__name__}: {err})") from err
+    finally:
+        sys.path.remove(str(path.parent))
     if not hasattr(module, "get_config"):
         raise ConfigError(f"{path}: has no get_config() function")
     config = module.get_config(arg) if arg is not None else module.get_config()

@@ -1,0 +1,26 @@
+"""CREMA-D (audio): TFDS builder reading the unpacked Kaggle download (see README.md).
+
+Everything but the corpus facts lives in :mod:`serjax.tfds_base` (bad-input policy included).
+"""
+
+import tensorflow_datasets as tfds
+
+from serjax import tfds_base
+
+
+class CremaD(tfds_base.CorpusBuilder):
+    """CREMA-D (audio); registered as ``serjax_crema_d``."""
+
+    name = tfds_base.builder_name("crema_d")
+    CORPUS = "crema_d"
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "First serjax release: array_record, int16 audio, no TensorFlow."}
+    HOMEPAGE = "https://github.com/CheyneyComputerScience/CREMA-D"
+    MANUAL_DOWNLOAD_INSTRUCTIONS = """\
+    Download https://www.kaggle.com/datasets/ejlok1/cremad and unpack it into
+    the manual directory (wrapper folders and folder-name case do not matter). Expected files:
+    AudioWAV/1001_DFA_ANG_XX.wav (ActorID_Sentence_Emotion_Level).
+    """
+
+
+Builder = CremaD  # the `tfds new` name

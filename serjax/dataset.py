@@ -1,0 +1,272 @@
+"""Building and reading prepared datasets; the SER Superset merge.
+
+* :func:`build` runs a corpus's TFDS builder (``datasets/<corpus>/``) on a manual directory and
+  writes ``<data_dir>/serjax_<corpus>/<version>/`` (array_record + ``build_manifest.json``).
+* :func:`load` reads one prepared corpus into a :class:`CorpusTable` (columnar NumPy metadata
+  sorted by ``path``; audio read on demand through TFDS's random-access data source).
+* :func:`load_superset` merges the four corpora and drops *calm* and *surprise* (too few files),
+  leaving six classes. Labels stay indices into the shared 8-label space ``corpora.LABELS``
+  (so a Superset label is never 1 or 7); map them with ``corpora.SUPERSET_LABELS`` if you need
+  0..5. On the full corpora: 12,162 files → 11,318, 121 actors (57 female, 64 male).
+* :func:`ensure_built` builds what is missing or stale under a root holding one folder per corpus.
+
+The data dir defaults to ``$SERJAX_DATA_DIR`` or ``~/tensorflow_datasets``. Nothing here needs
+TensorFlow. Bad-input policy: see :mod:`serjax.tfds_base`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from serjax import corpora
+from serjax.discover import DatasetError, manual_dir_fingerprint
+from serjax.tfds_base import GENDER_NAMES, MANIFEST_NAME, builder_name
+
+__all__ = ["DatasetError", "BuildResult", "CorpusTable", "build", "load", "load_superset",
+           "ensure_built", "default_data_dir", "version_dir"]
+
+_BUILDER_CLASSES = {"ravdess": "Ravdess", "crema_d": "CremaD", "savee": "Savee", "tess": "Tess"}
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("SERJAX_DATA_DIR") or "~/tensorflow_datasets").expanduser()
+
+
+def builder_class(corpus: str):
+    """The TFDS builder class of a corpus (imported on first use)."""
+    if corpus not in _BUILDER_CLASSES:
+        raise DatasetError(f"unknown corpus {corpus!r}; choose one of {', '.join(corpora.CORPORA)}")
+    module = importlib.import_module(f"serjax_datasets.{corpus}")
+    return getattr(module, _BUILDER_CLASSES[corpus])
+
+
+def version_dir(corpus: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Where the current builder version of ``corpus`` is (or would be) prepared."""
+    data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    return data_dir / builder_name(corpus) / str(builder_class(corpus).VERSION)
+
+
+# --------------------------------------------------------------------------- building
+
+
+@dataclasses.dataclass
+class BuildResult:
+    """A prepared corpus: where it is and what its manifest says."""
+
+    corpus: str
+    version_dir: Path
+    num_examples: int
+    manifest: dict
+
+    def summary(self) -> str:
+        """A small table: files, actors, genders, per-label counts, skipped files."""
+        counts = self.manifest["counts"]
+        genders = counts["gender_actors"]
+        lines = [f"{self.corpus}: {self.num_examples} files from {len(counts['actor'])} actors "
+                 f"({genders.get('male', 0)} male, {genders.get('female', 0)} female)",
+                 f"  prepared in {self.version_dir}"]
+        for name in GENDER_NAMES:
+            lines.append(f"  {name + ' files':<14}{counts['gender_files'].get(name, 0):>7}")
+        for label in corpora.LABELS:
+            if label in counts["label"]:
+                lines.append(f"  {label:<14}{counts['label'][label]:>7}")
+        lines.append(f"  {'skipped':<14}{counts['skipped']:>7}"
+                     + (f"  (reasons in {MANIFEST_NAME})" if counts["skipped"] else ""))
+        lines.append(f"  {'duplicates':<14}{counts['duplicates']:>7}")
+        lines.append(f"  sex table: {self.manifest['sex_table']}")
+        return "\n".join(lines)
+
+
+def read_manifest(vdir: str | os.PathLike) -> dict:
+    path = Path(vdir) / MANIFEST_NAME
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: cannot read the build manifest ({err}); rebuild with "
+                           "`serjax build CORPUS --manual-dir DIR`") from err
+
+
+def build(corpus: str, manual_dir: str | os.PathLike,
+          data_dir: str | os.PathLike | None = None, *, overwrite: bool = True) -> BuildResult:
+    """Prepares ``corpus`` from ``manual_dir`` into ``data_dir``; replaces an older build unless
+    ``overwrite`` is False (then an existing build is returned as is)."""
+    import tensorflow_datasets as tfds   # TFDS import costs ~1 s: only when building
+
+    data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    cls = builder_class(corpus)
+    builder = cls(data_dir=os.fspath(data_dir))
+    vdir = Path(builder.data_path)
+    if vdir.exists() and not overwrite:
+        manifest = read_manifest(vdir)
+        return BuildResult(corpus, vdir, manifest["num_examples"], manifest)
+    # Checked here too so the message does not come from deep inside TFDS.
+    from serjax.discover import check_manual_dir
+    manual_dir = check_manual_dir(corpus, manual_dir)
+    mode = (tfds.download.GenerateMode.FORCE_REDOWNLOAD if vdir.exists()
+            else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+    config = tfds.download.DownloadConfig(
+        manual_dir=os.fspath(manual_dir), download_mode=mode,
+        compute_stats=tfds.download.ComputeStatsMode.SKIP)
+    builder.download_and_prepare(download_config=config,
+                                 download_dir=os.fspath(data_dir / "downloads"))
+    return BuildResult(corpus, vdir, builder.manifest["num_examples"], builder.manifest)
+
+
+def ensure_built(root: str | os.PathLike, corpora_: tuple[str, ...] | list[str] = corpora.CORPORA,
+                 data_dir: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Builds each corpus under ``root/<corpus>/`` that is not prepared yet, or whose folder
+    changed since (file list, sizes, mtimes); returns {corpus: version_dir}."""
+    root = Path(root).expanduser()
+    out = {}
+    for corpus in corpora_:
+        manual_dir = _find_corpus_folder(root, corpus)
+        vdir = version_dir(corpus, data_dir)
+        if not _is_current(vdir, manual_dir):
+            if vdir.exists():
+                shutil.rmtree(vdir)   # our own prepared data, made from an older folder
+            vdir = build(corpus, manual_dir, data_dir).version_dir
+        out[corpus] = vdir
+    return out
+
+
+def _find_corpus_folder(root: Path, corpus: str) -> Path:
+    if root.is_dir():
+        for child in sorted(root.iterdir()):
+            if child.is_dir() and child.name.lower() in (corpus, corpus.replace("_", "-")):
+                return child
+    raise DatasetError(f"no folder {corpus}/ under {root}: put the unpacked {corpus} download "
+                       f"there (or run `serjax synth all --out {root}` for synthetic data)")
+
+
+def _is_current(vdir: Path, manual_dir: Path) -> bool:
+    if not (vdir / MANIFEST_NAME).exists():
+        return False
+    manifest = read_manifest(vdir)
+    return (manifest.get("manual_dir") == str(manual_dir.resolve())
+            and manifest.get("fingerprint") == manual_dir_fingerprint(manual_dir))
+
+
+# --------------------------------------------------------------------------- reading
+
+_STRING_COLUMNS = ("corpus", "path", "actor", "statement", "intensity")
+
+
+@dataclasses.dataclass(eq=False)
+class CorpusTable:
+    """Columnar metadata of prepared examples, one row each, sorted by ``path`` (within a
+    corpus; a merged table is sorted by (corpus, path)). ``audio(i)`` reads row i's int16 mono
+    samples at ``sample_rate[i]``."""
+
+    corpus: np.ndarray        # str [N]
+    path: np.ndarray          # str [N] relative path inside the corpus folder (stable id)
+    actor: np.ndarray         # str [N] globally unique, e.g. "ravdess/01"
+    gender: np.ndarray        # int8 [N], MALE = 1
+    label: np.ndarray         # int8 [N], index into corpora.LABELS
+    statement: np.ndarray     # str [N]
+    intensity: np.ndarray     # str [N]
+    sample_rate: np.ndarray   # int32 [N]
+    num_samples: np.ndarray   # int64 [N]
+    fingerprint: str          # identifies the prepared data (builder, version, input files)
+    _sources: list            # TFDS data sources, one per corpus
+    _source: np.ndarray       # int16 [N] which source holds row i
+    _record: np.ndarray       # int64 [N] record index of row i in its source
+
+    def __len__(self) -> int:
+        return len(self.path)
+
+    def audio(self, i: int) -> np.ndarray:
+        """Row i's samples: int16 [num_samples[i]], mono, at sample_rate[i]."""
+        record = self._sources[self._source[i]][int(self._record[i])]
+        return np.asarray(record["audio"], dtype=np.int16)
+
+    def select(self, rows: np.ndarray) -> CorpusTable:
+        """A table of the given rows (indices or a boolean mask), same order rules."""
+        columns = {f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)
+                   if isinstance(getattr(self, f.name), np.ndarray)}
+        return CorpusTable(**columns, fingerprint=self.fingerprint, _sources=self._sources)
+
+
+def _read_columns(raw_records, parse) -> dict[str, np.ndarray]:
+    """Metadata columns of every record, in record order. Records are parsed but not decoded:
+    audio stays raw bytes, only measured, never converted."""
+    cols = {name: [] for name in (*_STRING_COLUMNS, "gender", "label", "sample_rate",
+                                  "num_samples")}
+    for start in range(0, len(raw_records), 1024):
+        batch = raw_records.__getitems__(range(start, min(start + 1024, len(raw_records))))
+        for example in map(parse, batch):
+            for name in _STRING_COLUMNS:
+                cols[name].append(example[name])
+            for name in ("gender", "label", "sample_rate"):
+                cols[name].append(example[name])
+            cols["num_samples"].append(len(example["audio"]) // 2)   # int16 = 2 bytes
+    out = {name: np.array([b.decode() for b in cols[name]]) for name in _STRING_COLUMNS}
+    out["gender"] = np.array(cols["gender"], np.int8)
+    out["label"] = np.array(cols["label"], np.int8)
+    out["sample_rate"] = np.array(cols["sample_rate"], np.int32)
+    out["num_samples"] = np.array(cols["num_samples"], np.int64)
+    return out
+
+
+def _open_corpus(corpus: str, data_dir) -> tuple[object, dict[str, np.ndarray], str]:
+    """(audio source, metadata columns in record order, fingerprint) of one prepared corpus."""
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core import example_parser
+
+    vdir = version_dir(corpus, data_dir)
+    if not (vdir / "dataset_info.json").exists():
+        raise DatasetError(f"{corpus} is not prepared in {vdir.parent.parent}: run "
+                           f"`serjax build {corpus} --manual-dir DIR --data-dir "
+                           f"{vdir.parent.parent}` first")
+    manifest = read_manifest(vdir)
+    builder = tfds.builder_from_directory(os.fspath(vdir))
+    source = builder.as_data_source(split="train")
+    # TFDS's own "deserialize, no decode" path needs TensorFlow; its NumPy parser does not.
+    raw = builder.as_data_source(split="train",
+                                 deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES)
+    parser = example_parser.ExampleParserNp(builder.info.features.get_serialized_info())
+    columns = _read_columns(raw, parser.parse_example)
+    fingerprint = hashlib.sha256(
+        f"{builder_name(corpus)}:{manifest['version']}:{manifest['fingerprint']}:"
+        f"{len(source)}".encode()).hexdigest()[:16]
+    return source, columns, fingerprint
+
+
+def load(corpus: str, data_dir: str | os.PathLike | None = None) -> CorpusTable:
+    """Reads one prepared corpus (see :class:`CorpusTable`)."""
+    return _merge([corpus], data_dir)
+
+
+def load_superset(data_dir: str | os.PathLike | None = None) -> CorpusTable:
+    """The four corpora merged, calm and surprise dropped (six classes, labels still indices
+    into corpora.LABELS)."""
+    table = _merge(list(corpora.CORPORA), data_dir)
+    keep = np.isin(table.label, [corpora.LABEL_INDEX[n] for n in corpora.SUPERSET_LABELS])
+    merged = table.select(keep)
+    merged.fingerprint = hashlib.sha256(f"superset:{table.fingerprint}".encode()).hexdigest()[:16]
+    return merged
+
+
+def _merge(corpus_names: list[str], data_dir) -> CorpusTable:
+    sources, parts, prints = [], [], []
+    for k, corpus in enumerate(corpus_names):
+        source, columns, fingerprint = _open_corpus(corpus, data_dir)
+        columns["_source"] = np.full(len(source), k, np.int16)
+        columns["_record"] = np.arange(len(source), dtype=np.int64)
+        sources.append(source)
+        parts.append(columns)
+        prints.append(fingerprint)
+    columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+    order = np.lexsort((columns["path"], columns["corpus"]))
+    columns = {name: values[order] for name, values in columns.items()}
+    fingerprint = (prints[0] if len(prints) == 1
+                   else hashlib.sha256(":".join(prints).encode()).hexdigest()[:16])
+    return CorpusTable(**columns, fingerprint=fingerprint, _sources=sources)

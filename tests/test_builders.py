@@ -1,0 +1,219 @@
+"""The four TFDS builders, build/load/ensure_built, bad input (serjax.dataset, datasets/)."""
+
+import collections
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import TINY_COUNTS, TINY_DUPLICATES, write_wav
+from serjax import corpora, dataset, discover
+from serjax.tfds_base import MANIFEST_NAME
+
+
+def _expected(corpus, names):
+    infos = [corpora.parse(corpus, n) for n in names]
+    return {
+        "label": collections.Counter(corpora.LABELS[i.label] for i in infos),
+        "actor": collections.Counter(i.actor for i in infos),
+        "gender_files": collections.Counter(("female", "male")[i.gender] for i in infos),
+    }
+
+
+@pytest.mark.parametrize("corpus", corpora.CORPORA)
+def test_build_counts_labels_actors_genders(tiny_built, tiny_names, corpus):
+    data_dir, results = tiny_built
+    result = results[corpus]
+    assert result.num_examples == TINY_COUNTS[corpus]
+    assert result.version_dir == data_dir / f"serjax_{corpus}" / "1.0.0"
+    manifest = json.loads((result.version_dir / MANIFEST_NAME).read_text())
+    assert manifest == result.manifest
+    for key, counts in _expected(corpus, tiny_names[corpus]).items():
+        assert manifest["counts"][key] == dict(counts), key
+    assert manifest["counts"]["duplicates"] == TINY_DUPLICATES[corpus]
+    assert manifest["skipped"] == [] and manifest["counts"]["skipped"] == 0
+    assert len(manifest["files"]) == TINY_COUNTS[corpus]
+
+
+def test_exact_numbers_per_corpus(tiny_built):
+    counts = {c: r.manifest["counts"] for c, r in tiny_built[1].items()}
+    assert counts["ravdess"]["gender_actors"] == {"female": 1, "male": 1}
+    assert counts["ravdess"]["label"]["calm"] == 4
+    assert counts["crema_d"]["gender_actors"] == {"female": 2, "male": 1}   # 1002, 1091 female
+    assert counts["savee"]["gender_files"] == {"male": 28}
+    assert counts["tess"]["gender_files"] == {"female": 28}
+    assert counts["tess"]["label"] == {"neutral": 4, "happy": 4, "sad": 4, "angry": 4,
+                                       "fear": 4, "disgust": 4, "surprise": 4}
+    assert tiny_built[1]["crema_d"].manifest["sex_table"].startswith("packaged")
+
+
+@pytest.mark.parametrize("corpus", corpora.CORPORA)
+def test_load_table_matches_files(tiny_root, tiny_built, corpus):
+    data_dir, _ = tiny_built
+    table = dataset.load(corpus, data_dir)
+    assert len(table) == TINY_COUNTS[corpus]
+    assert list(table.path) == sorted(table.path)
+    for i, path in enumerate(table.path):
+        info = corpora.parse(corpus, path.rsplit("/", 1)[1])
+        assert (table.corpus[i], table.actor[i], table.gender[i], table.label[i],
+                table.statement[i], table.intensity[i]) == (
+            corpus, info.actor, info.gender, info.label, info.statement, info.intensity)
+    for i in (0, len(table) - 1):
+        audio, rate = discover.read_wav(tiny_root / corpus / table.path[i])
+        np.testing.assert_array_equal(table.audio(i), audio)
+        assert (table.sample_rate[i], table.num_samples[i]) == (rate, len(audio))
+    assert table.gender.dtype == np.int8 and table.num_samples.dtype == np.int64
+
+
+def test_ravdess_mixed_rates_and_stereo_downmix(tiny_root, tiny_built):
+    table = dataset.load("ravdess", tiny_built[0])
+    assert collections.Counter(table.sample_rate.tolist()) == {48_000: 21, 22_050: 11}
+    stereo = "Actor_01/03-01-03-01-02-01-01.wav"   # the 6th file written (channels=2)
+    i = list(table.path).index(stereo)
+    np.testing.assert_array_equal(table.audio(i), discover.read_wav(tiny_root / "ravdess" / stereo)[0])
+
+
+def test_superset_merge_drops_calm_and_surprise(tiny_built, tiny_names):
+    table = dataset.load_superset(tiny_built[0])
+    expected = sum(corpora.parse(c, n).emotion not in ("calm", "surprise")
+                   for c, names in tiny_names.items() for n in names)
+    assert len(table) == expected == 32 - 8 + 18 + 28 - 4 + 28 - 4
+    assert set(table.label.tolist()) == {corpora.LABEL_INDEX[n] for n in corpora.SUPERSET_LABELS}
+    assert len(set(table.actor)) == 2 + 3 + 2 + 2
+    order = list(zip(table.corpus, table.path))
+    assert order == sorted(order)
+    assert table.fingerprint != dataset.load("tess", tiny_built[0]).fingerprint
+    i = int(np.flatnonzero(table.corpus == "tess")[0])
+    assert table.audio(i).shape == (table.num_samples[i],)
+
+
+def test_summary_is_a_small_table(tiny_built):
+    text = tiny_built[1]["crema_d"].summary()
+    assert "crema_d: 18 files from 3 actors (1 male, 2 female)" in text
+    assert "  angry               3" in text and "  skipped             0" in text
+
+
+def test_reads_back_with_tensorflow_hidden(tiny_root, tmp_path):
+    """Build and read in a fresh process where `import tensorflow` finds nothing (even if it is
+    installed). Not `sys.modules['tensorflow'] = None`: TFDS itself reads that as 'TF loaded'."""
+    script = textwrap.dedent(f"""
+        import json, sys
+        class HideTF:
+            def __init__(self, inner): self.inner = inner
+            def __getattr__(self, attr): return getattr(self.inner, attr)
+            def find_spec(self, name, path=None, target=None):
+                if name.partition(".")[0] == "tensorflow":
+                    return None
+                return self.inner.find_spec(name, path, target)
+        sys.meta_path[:] = [HideTF(f) for f in sys.meta_path]
+        import tensorflow_datasets as tfds
+        from serjax import dataset
+        result = dataset.build("savee", {str(tiny_root / "savee")!r}, {str(tmp_path)!r})
+        source = tfds.builder_from_directory(str(result.version_dir)).as_data_source()["train"]
+        example = source[0]
+        table = dataset.load("savee", {str(tmp_path)!r})
+        print(json.dumps({{"n": len(source), "keys": sorted(example),
+                          "audio": str(example["audio"].dtype), "rate": int(example["sample_rate"]),
+                          "table": len(table),
+                          "tf": [m for m in sys.modules if m.partition(".")[0] == "tensorflow"]}}))
+    """)
+    env = {**os.environ, "TFDS_DISABLE_PROGRESS_BAR": "1"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"n": 28, "keys": ["actor", "audio", "corpus", "gender", "intensity", "label",
+                                     "path", "sample_rate", "statement"],
+                   "audio": "int16", "rate": 44_100, "table": 28, "tf": []}
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _bad_crema_d(tiny_root, tmp_path):
+    manual = tmp_path / "cremad"
+    shutil.copytree(tiny_root / "crema_d", manual / "AudioWAV", dirs_exist_ok=True)
+    bad = manual / "AudioWAV" / "AudioWAV"
+    (bad / "1076_MTI_SAD_XX.wav").write_bytes(b"")
+    write_wav(bad / "1001_IEO_ANG_HI.wav", 16_000, seconds=0.5)
+    data = (bad / "1001_IEO_ANG_HI.wav").read_bytes()
+    (bad / "1001_IEO_ANG_HI.wav").write_bytes(data[:len(data) // 2])
+    (bad / "1001_IEO_DIS_HI.wav").write_text("not audio")
+    write_wav(bad / "1001_notes.wav", 16_000)
+    (manual / "README.txt").write_text("from kaggle")
+    return manual
+
+
+def test_bad_files_are_skipped_listed_and_warned(tiny_root, tmp_path, caplog):
+    manual = _bad_crema_d(tiny_root, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="serjax.dataset"):
+        result = dataset.build("crema_d", manual, tmp_path / "data")
+    assert result.num_examples == 18
+    reasons = {s["path"].rsplit("/", 1)[1]: s["reason"] for s in result.manifest["skipped"]}
+    assert sorted(reasons) == ["1001_IEO_ANG_HI.wav", "1001_IEO_DIS_HI.wav", "1001_notes.wav",
+                               "1076_MTI_SAD_XX.wav"]
+    assert "truncated" in reasons["1001_IEO_ANG_HI.wav"]
+    assert "not a readable WAV file" in reasons["1001_IEO_DIS_HI.wav"]
+    assert "not a CREMA-D file name" in reasons["1001_notes.wav"]
+    assert "empty file (0 bytes)" in reasons["1076_MTI_SAD_XX.wav"]
+    assert result.manifest["ignored_non_wav"] == {".txt": 1}
+    assert result.manifest["counts"]["skipped"] == 4
+    assert "1076_MTI_SAD_XX.wav" not in " ".join(result.manifest["files"])
+    warning, = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "crema_d: skipped 4 file(s)" in warning.getMessage()
+    assert "(and 1 more)" in warning.getMessage()
+
+
+def test_nothing_usable_fails_cleanly(tmp_path):
+    (tmp_path / "tess" / "OAF_angry").mkdir(parents=True)
+    (tmp_path / "tess" / "OAF_angry" / "OAF_back_angry.wav").write_bytes(b"")
+    (tmp_path / "tess" / "OAF_angry" / "OAF_bar_angry.wav").write_text("junk")
+    with pytest.raises(dataset.DatasetError, match="none of the 2 files .* could be read"):
+        dataset.build("tess", tmp_path / "tess", tmp_path / "data")
+    assert list((tmp_path / "data" / "serjax_tess").iterdir()) == []   # nothing half-written
+
+
+def test_missing_empty_or_unmatched_manual_dir(tiny_root, tmp_path):
+    with pytest.raises(dataset.DatasetError, match="does not exist"):
+        dataset.build("savee", tmp_path / "missing", tmp_path / "data")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(dataset.DatasetError, match="is empty"):
+        dataset.build("savee", tmp_path / "empty", tmp_path / "data")
+    with pytest.raises(dataset.DatasetError, match="no savee file found .* 28 .wav files with other names"):
+        dataset.build("savee", tiny_root / "tess", tmp_path / "data")
+    with pytest.raises(dataset.DatasetError, match="unknown corpus 'iemocap'"):
+        dataset.build("iemocap", tiny_root / "tess", tmp_path / "data")
+    with pytest.raises(dataset.DatasetError, match="not prepared .* serjax build savee"):
+        dataset.load("savee", tmp_path / "data")
+
+
+def test_ensure_built_builds_only_missing_or_changed(tiny_root, tiny_built, tmp_path):
+    data_dir, results = tiny_built
+    records = {c: next(r.version_dir.glob("*.array_record*")).stat().st_mtime_ns
+               for c, r in results.items()}
+    dirs = dataset.ensure_built(tiny_root, corpora.CORPORA, data_dir)
+    assert dirs == {c: r.version_dir for c, r in results.items()}
+    assert {c: next(d.glob("*.array_record*")).stat().st_mtime_ns
+            for c, d in dirs.items()} == records   # nothing rebuilt
+
+    root = tmp_path / "root"
+    shutil.copytree(tiny_root / "savee", root / "SAVEE")
+    first = dataset.ensure_built(root, ["savee"], tmp_path / "data")["savee"]
+    assert dataset.read_manifest(first)["num_examples"] == 28
+    write_wav(root / "SAVEE" / "ALL" / "JK_n03.wav", 44_100)
+    again = dataset.ensure_built(root, ["savee"], tmp_path / "data")["savee"]
+    assert again == first and dataset.read_manifest(again)["num_examples"] == 29
+    with pytest.raises(dataset.DatasetError, match="no folder tess/ under .*serjax synth all"):
+        dataset.ensure_built(root, ["savee", "tess"], tmp_path / "data")
+
+
+def test_build_without_overwrite_returns_existing(tiny_root, tiny_built):
+    data_dir, results = tiny_built
+    again = dataset.build("tess", tiny_root / "tess", data_dir, overwrite=False)
+    assert again.manifest == results["tess"].manifest
