@@ -86,7 +86,7 @@ def lowpass_taps(cutoff_hz: float, sr: int, numtaps: int, stopband_db: float) ->
 def lowpass_stopband_edge_hz(cutoff_hz: float, sr: int, numtaps: int,
                              stopband_db: float) -> float:
     """The frequency from which the low-pass attenuates by at least ``stopband_db`` dB."""
-    transition = (stopband_db - 7.95) / (2.285 * np.pi * (numtaps - 1)) * sr
+    transition = (stopband_db - 7.95) / (2.285 * np.pi * (numtaps - 1)) * sr / 2.0
     return float(cutoff_hz + transition / 2.0)
 
 

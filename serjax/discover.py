@@ -89,8 +89,13 @@ def check_manual_dir(corpus: str, manual_dir: str | os.PathLike) -> Path:
 def _walk(root: Path) -> list[tuple[str, Path]]:
     """Every regular file under root as (relative POSIX path, absolute path), sorted
     case-insensitively (ties broken by case) so the result never depends on the file system."""
-    found = []
+    found, seen_dirs = [], set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:          # a symlink back up the tree: do not loop
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
         dirnames[:] = [d for d in dirnames if d.lower() not in _MACOS_JUNK_DIRS]
         for name in filenames:
             abspath = Path(dirpath) / name
@@ -151,7 +156,8 @@ def discover(corpus: str, manual_dir: str | os.PathLike) -> Discovery:
     elif corpus == "ravdess":
         sex_source = "file name: odd actor number = male"
     else:
-        sex_source = f"corpus: every {corpus} speaker is " + ("male" if corpus == "savee" else "female")
+        gender = "male" if corpus == "savee" else "female"
+        sex_source = f"corpus: every {corpus} speaker is {gender}"
 
     files, skipped, duplicates, ignored = [], [], [], {}
     kept_by_name: dict[str, str] = {}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -34,6 +35,10 @@ from serjax import __version__, corpora
 from serjax.discover import BadAudio, DatasetError, Discovery, discover, read_wav
 
 MANIFEST_NAME = "build_manifest.json"
+#: Metadata columns of every record, in record order, written beside the records.
+RECORD_INDEX_NAME = "record_index.json"
+STRING_COLUMNS = ("corpus", "path", "actor", "statement", "intensity")
+NUMBER_COLUMNS = ("gender", "label", "sample_rate")
 GENDER_NAMES = ("female", "male")   # index 1 = male = corpora.MALE
 assert GENDER_NAMES[corpora.MALE] == "male" and GENDER_NAMES[corpora.FEMALE] == "female"
 
@@ -85,7 +90,9 @@ class CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             manual_dir = dl_manager.manual_dir
         except AssertionError as err:   # TFDS's own "does not exist or is empty"
             raise DatasetError(f"{self.CORPUS}: {err}") from None
-        self.discovery = discover(self.CORPUS, manual_dir)
+        # serjax.dataset.build discovers first (errors before TFDS starts); reuse that.
+        if self.discovery is None or self.discovery.manual_dir != Path(manual_dir).resolve():
+            self.discovery = discover(self.CORPUS, manual_dir)
         self.used, self.bad_audio = [], []
         return {"train": self._generate_examples(self.discovery)}
 
@@ -113,11 +120,50 @@ class CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         super()._download_and_prepare(dl_manager, download_config)
         self.manifest = build_manifest(self)
         _warn_about_skips(self.CORPUS, self.manifest)
+        # data_dir is still TFDS's temporary folder: the manifest appears with the records.
+        with open(Path(self.data_dir) / MANIFEST_NAME, "w", encoding="utf-8") as f:
+            json.dump(self.manifest, f, indent=1)
 
     def _post_download_and_prepare_hook(self) -> None:
-        # Runs once the records sit in their final version folder.
-        with open(self.data_path / MANIFEST_NAME, "w", encoding="utf-8") as f:
-            json.dump(self.manifest, f, indent=1)
+        # Runs once the records sit in their final version folder (the index reads them back;
+        # without it, serjax.dataset.load scans the records instead).
+        index = {"num_records": self.manifest["num_examples"], "columns": scan_records(self)}
+        with open(self.data_path / RECORD_INDEX_NAME, "w", encoding="utf-8") as f:
+            json.dump(index, f, separators=(",", ":"))
+
+
+def scan_records(builder: tfds.core.DatasetBuilder) -> dict[str, list]:
+    """Metadata of every ``train`` record of a prepared builder, in record order:
+    {column: [value per record]}, ``num_samples`` from the audio's byte length.
+
+    Records are parsed with TFDS's NumPy parser, not decoded (TFDS's own no-decode path
+    imports TensorFlow), so the audio is measured, never converted."""
+    from tensorflow_datasets.core import example_parser
+
+    raw = builder.as_data_source(split="train",
+                                 deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES)
+    parse = example_parser.ExampleParserNp(
+        builder.info.features.get_serialized_info()).parse_example
+    columns = {name: [] for name in (*STRING_COLUMNS, *NUMBER_COLUMNS, "num_samples")}
+    for start in range(0, len(raw), 1024):
+        for example in map(parse, raw.__getitems__(range(start, min(start + 1024, len(raw))))):
+            for name in STRING_COLUMNS:
+                columns[name].append(example[name].decode())
+            for name in NUMBER_COLUMNS:
+                columns[name].append(int(example[name]))
+            columns["num_samples"].append(len(example["audio"]) // 2)   # int16 = 2 bytes
+    return columns
+
+
+def read_record_index(version_dir, num_records: int) -> dict[str, list] | None:
+    """The columns written at build time, or None when absent or not matching the records."""
+    path = Path(version_dir) / RECORD_INDEX_NAME
+    try:
+        with open(path, encoding="utf-8") as f:
+            index = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return index["columns"] if index.get("num_records") == num_records else None
 
 
 def build_manifest(builder: CorpusBuilder) -> dict:

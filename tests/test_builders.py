@@ -12,63 +12,104 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import TINY_COUNTS, TINY_DUPLICATES, write_wav
-from serjax import corpora, dataset, discover
-from serjax.tfds_base import MANIFEST_NAME
+from conftest import SYNTH_SCALE, TINY_COUNTS, TINY_DUPLICATES, write_wav
+from serjax import corpora, dataset, discover, synth
+from serjax.tfds_base import GENDER_NAMES, MANIFEST_NAME
 
 
-def _expected(corpus, names):
-    infos = [corpora.parse(corpus, n) for n in names]
+def _planned(corpus):
+    return synth.planned_files(corpus, SYNTH_SCALE)
+
+
+def _expected_counts(infos):
     return {
         "label": collections.Counter(corpora.LABELS[i.label] for i in infos),
         "actor": collections.Counter(i.actor for i in infos),
-        "gender_files": collections.Counter(("female", "male")[i.gender] for i in infos),
+        "gender_files": collections.Counter(GENDER_NAMES[i.gender] for i in infos),
+        "gender_actors": collections.Counter(GENDER_NAMES[g] for _, g in
+                                             {(i.actor, i.gender) for i in infos}),
     }
 
 
 @pytest.mark.parametrize("corpus", corpora.CORPORA)
-def test_build_counts_labels_actors_genders(tiny_built, tiny_names, corpus):
-    data_dir, results = tiny_built
-    result = results[corpus]
-    assert result.num_examples == TINY_COUNTS[corpus]
+def test_build_reproduces_the_synth_plan(synth_built, corpus):
+    data_dir, results = synth_built
+    result, plan = results[corpus], _planned(corpus)
+    assert result.num_examples == len(plan)
     assert result.version_dir == data_dir / f"serjax_{corpus}" / "1.0.0"
     manifest = json.loads((result.version_dir / MANIFEST_NAME).read_text())
     assert manifest == result.manifest
-    for key, counts in _expected(corpus, tiny_names[corpus]).items():
+    assert manifest["files"] == sorted(path for path, _ in plan)
+    for key, counts in _expected_counts([info for _, info in plan]).items():
         assert manifest["counts"][key] == dict(counts), key
-    assert manifest["counts"]["duplicates"] == TINY_DUPLICATES[corpus]
-    assert manifest["skipped"] == [] and manifest["counts"]["skipped"] == 0
-    assert len(manifest["files"]) == TINY_COUNTS[corpus]
+    n_duplicates = len(synth.planned_files(corpus, SYNTH_SCALE, duplicates=True)) - len(plan)
+    assert len(manifest["duplicates"]) == manifest["counts"]["duplicates"] == n_duplicates
+    assert manifest["skipped"] == [] and manifest["ignored_non_wav"] == {}
 
 
-def test_exact_numbers_per_corpus(tiny_built):
-    counts = {c: r.manifest["counts"] for c, r in tiny_built[1].items()}
-    assert counts["ravdess"]["gender_actors"] == {"female": 1, "male": 1}
-    assert counts["ravdess"]["label"]["calm"] == 4
-    assert counts["crema_d"]["gender_actors"] == {"female": 2, "male": 1}   # 1002, 1091 female
-    assert counts["savee"]["gender_files"] == {"male": 28}
-    assert counts["tess"]["gender_files"] == {"female": 28}
+def test_exact_numbers_per_corpus(synth_built):
+    """Smallest synth scale: one file per actor × emotion (TESS: 2 of its 200 words)."""
+    counts = {c: r.manifest["counts"] for c, r in synth_built[1].items()}
+    assert {c: r.num_examples for c, r in synth_built[1].items()} == {
+        "ravdess": 192, "crema_d": 546, "savee": 28, "tess": 28}
+    assert counts["ravdess"]["gender_actors"] == {"female": 12, "male": 12}
+    assert counts["ravdess"]["duplicates"] == 192 and counts["tess"]["duplicates"] == 28
+    assert counts["crema_d"]["gender_actors"] == {"female": 43, "male": 48}
+    assert counts["savee"]["gender_actors"] == {"male": 4}
+    assert counts["tess"]["gender_actors"] == {"female": 2}
     assert counts["tess"]["label"] == {"neutral": 4, "happy": 4, "sad": 4, "angry": 4,
                                        "fear": 4, "disgust": 4, "surprise": 4}
-    assert tiny_built[1]["crema_d"].manifest["sex_table"].startswith("packaged")
+    assert synth_built[1]["crema_d"].manifest["sex_table"].startswith("packaged")
 
 
 @pytest.mark.parametrize("corpus", corpora.CORPORA)
-def test_load_table_matches_files(tiny_root, tiny_built, corpus):
-    data_dir, _ = tiny_built
-    table = dataset.load(corpus, data_dir)
-    assert len(table) == TINY_COUNTS[corpus]
-    assert list(table.path) == sorted(table.path)
-    for i, path in enumerate(table.path):
-        info = corpora.parse(corpus, path.rsplit("/", 1)[1])
-        assert (table.corpus[i], table.actor[i], table.gender[i], table.label[i],
-                table.statement[i], table.intensity[i]) == (
-            corpus, info.actor, info.gender, info.label, info.statement, info.intensity)
+def test_load_table_matches_the_plan(synth_root, synth_built, corpus):
+    table = dataset.load(corpus, synth_built[0])
+    plan = dict(_planned(corpus))
+    assert list(table.path) == sorted(plan)
+    infos = [plan[p] for p in table.path]
+    assert table.actor.tolist() == [i.actor for i in infos]
+    assert table.gender.tolist() == [i.gender for i in infos]
+    assert table.label.tolist() == [i.label for i in infos]
+    assert table.statement.tolist() == [i.statement for i in infos]
+    assert table.intensity.tolist() == [i.intensity for i in infos]
+    assert set(table.corpus) == {corpus}
+    assert set(table.sample_rate.tolist()) == {corpora.NATIVE_RATES[corpus]}
     for i in (0, len(table) - 1):
-        audio, rate = discover.read_wav(tiny_root / corpus / table.path[i])
+        audio, rate = discover.read_wav(synth_root / corpus / table.path[i])
         np.testing.assert_array_equal(table.audio(i), audio)
-        assert (table.sample_rate[i], table.num_samples[i]) == (rate, len(audio))
-    assert table.gender.dtype == np.int8 and table.num_samples.dtype == np.int64
+        assert table.num_samples[i] == len(audio)
+    assert table.gender.dtype == np.int8 and table.label.dtype == np.int8
+    assert table.num_samples.dtype == np.int64 and table.sample_rate.dtype == np.int32
+
+
+def test_superset_merge(synth_built):
+    table = dataset.load_superset(synth_built[0])
+    plan = [info for c in corpora.CORPORA for _, info in _planned(c)]
+    kept = [i for i in plan if i.emotion in corpora.SUPERSET_LABELS]
+    # Dropped: RAVDESS calm + surprise (1 per actor each), SAVEE su (1 each), TESS ps (2 each).
+    assert len(plan) == 794 and len(table) == len(kept) == 794 - 2 * 24 - 4 - 2 * 2
+    assert collections.Counter(table.label.tolist()) == collections.Counter(i.label for i in kept)
+    assert set(table.label.tolist()) == {corpora.LABEL_INDEX[n] for n in corpora.SUPERSET_LABELS}
+    actors = dict(zip(table.actor.tolist(), table.gender.tolist()))
+    assert len(actors) == 121
+    assert collections.Counter(actors.values()) == {corpora.FEMALE: 57, corpora.MALE: 64}
+    order = list(zip(table.corpus, table.path))
+    assert order == sorted(order)
+    assert table.fingerprint != dataset.load("tess", synth_built[0]).fingerprint
+    i = int(np.flatnonzero(table.corpus == "tess")[0])
+    assert table.audio(i).shape == (table.num_samples[i],)
+
+
+# --------------------------------------------------------------------------- hand-made quirks
+
+
+def test_tiny_corpora_counts(tiny_built):
+    counts = {c: r.manifest["counts"] for c, r in tiny_built[1].items()}
+    assert {c: r.num_examples for c, r in tiny_built[1].items()} == TINY_COUNTS
+    assert {c: n["duplicates"] for c, n in counts.items()} == TINY_DUPLICATES
+    assert counts["crema_d"]["gender_actors"] == {"female": 2, "male": 1}   # 1002, 1091 female
+    assert counts["tess"]["gender_files"] == {"female": 28}
 
 
 def test_ravdess_mixed_rates_and_stereo_downmix(tiny_root, tiny_built):
@@ -76,21 +117,8 @@ def test_ravdess_mixed_rates_and_stereo_downmix(tiny_root, tiny_built):
     assert collections.Counter(table.sample_rate.tolist()) == {48_000: 21, 22_050: 11}
     stereo = "Actor_01/03-01-03-01-02-01-01.wav"   # the 6th file written (channels=2)
     i = list(table.path).index(stereo)
-    np.testing.assert_array_equal(table.audio(i), discover.read_wav(tiny_root / "ravdess" / stereo)[0])
-
-
-def test_superset_merge_drops_calm_and_surprise(tiny_built, tiny_names):
-    table = dataset.load_superset(tiny_built[0])
-    expected = sum(corpora.parse(c, n).emotion not in ("calm", "surprise")
-                   for c, names in tiny_names.items() for n in names)
-    assert len(table) == expected == 32 - 8 + 18 + 28 - 4 + 28 - 4
-    assert set(table.label.tolist()) == {corpora.LABEL_INDEX[n] for n in corpora.SUPERSET_LABELS}
-    assert len(set(table.actor)) == 2 + 3 + 2 + 2
-    order = list(zip(table.corpus, table.path))
-    assert order == sorted(order)
-    assert table.fingerprint != dataset.load("tess", tiny_built[0]).fingerprint
-    i = int(np.flatnonzero(table.corpus == "tess")[0])
-    assert table.audio(i).shape == (table.num_samples[i],)
+    expected, _ = discover.read_wav(tiny_root / "ravdess" / stereo)
+    np.testing.assert_array_equal(table.audio(i), expected)
 
 
 def test_summary_is_a_small_table(tiny_built):
@@ -185,11 +213,12 @@ def test_missing_empty_or_unmatched_manual_dir(tiny_root, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(dataset.DatasetError, match="is empty"):
         dataset.build("savee", tmp_path / "empty", tmp_path / "data")
-    with pytest.raises(dataset.DatasetError, match="no savee file found .* 28 .wav files with other names"):
+    with pytest.raises(dataset.DatasetError,
+                       match="no savee file found .* 28 .wav files with other names"):
         dataset.build("savee", tiny_root / "tess", tmp_path / "data")
     with pytest.raises(dataset.DatasetError, match="unknown corpus 'iemocap'"):
         dataset.build("iemocap", tiny_root / "tess", tmp_path / "data")
-    with pytest.raises(dataset.DatasetError, match="not prepared .* serjax build savee"):
+    with pytest.raises(dataset.DatasetError, match="not prepared .*serjax build savee"):
         dataset.load("savee", tmp_path / "data")
 
 
@@ -217,3 +246,44 @@ def test_build_without_overwrite_returns_existing(tiny_root, tiny_built):
     data_dir, results = tiny_built
     again = dataset.build("tess", tiny_root / "tess", data_dir, overwrite=False)
     assert again.manifest == results["tess"].manifest
+
+
+def test_record_index_matches_a_scan_of_the_records(tiny_built, tmp_path):
+    import tensorflow_datasets as tfds
+    from serjax import tfds_base
+
+    data_dir, results = tiny_built
+    vdir = results["crema_d"].version_dir
+    scanned = tfds_base.scan_records(tfds.builder_from_directory(str(vdir)))
+    assert tfds_base.read_record_index(vdir, 18) == scanned
+    assert tfds_base.read_record_index(vdir, 17) is None   # stale index: ignored
+    copy = tmp_path / "serjax_crema_d" / "1.0.0"
+    shutil.copytree(vdir, copy)
+    (copy / tfds_base.RECORD_INDEX_NAME).unlink()
+    without, with_index = dataset.load("crema_d", tmp_path), dataset.load("crema_d", data_dir)
+    for name in ("path", "actor", "label", "gender", "num_samples", "sample_rate"):
+        np.testing.assert_array_equal(getattr(without, name), getattr(with_index, name))
+    np.testing.assert_array_equal(without.audio(5), with_index.audio(5))
+
+
+def test_plain_tfds_api_builds_and_reads(tiny_root, tmp_path):
+    """The builders are ordinary TFDS builders: registered as serjax_<corpus>, prepared with a
+    DownloadConfig(manual_dir=...), manifest and record index written beside the records."""
+    import tensorflow_datasets as tfds
+    from serjax_datasets.tess import Tess
+
+    assert tfds.builder_cls("serjax_tess") is Tess
+    builder = tfds.builder("serjax_tess", data_dir=tmp_path)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=tiny_root / "tess"))
+    vdir = tmp_path / "serjax_tess" / "1.0.0"
+    assert (vdir / MANIFEST_NAME).exists() and (vdir / "record_index.json").exists()
+    assert builder.info.splits["train"].num_examples == 28
+    assert builder.info.file_format.value == "array_record"
+    example = tfds.builder_from_directory(vdir).as_data_source()["train"][0]
+    assert example["audio"].dtype == np.int16 and example["sample_rate"] == 24_414
+    assert "kaggle.com" in builder.MANUAL_DOWNLOAD_INSTRUCTIONS
+    assert "Toronto" in builder.info.description
+    with pytest.raises(dataset.DatasetError, match="does not exist or is empty"):
+        Tess(data_dir=tmp_path / "other").download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=tmp_path / "missing"))

@@ -159,3 +159,12 @@ def test_truncation_check_reads_chunk_sizes(tmp_path):
     struct.pack_into("<I", data, 40, 0xFFFFFFFF)   # streaming writer: size unknown
     path.write_bytes(bytes(data))
     assert discover._data_chunk_shortfall(path) == 0
+
+
+def test_symlinked_folders_are_followed_once(tmp_path):
+    write_wav(tmp_path / "real" / "ALL" / "DC_a01.wav", 44_100)
+    (tmp_path / "real" / "loop").symlink_to(tmp_path / "real")
+    (tmp_path / "manual").mkdir()
+    (tmp_path / "manual" / "savee").symlink_to(tmp_path / "real")
+    found = discover.discover("savee", tmp_path / "manual")
+    assert [f.path for f in found.files] == ["savee/ALL/DC_a01.wav"] and found.duplicates == []

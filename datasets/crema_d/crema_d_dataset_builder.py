@@ -17,9 +17,12 @@ class CremaD(tfds_base.CorpusBuilder):
     RELEASE_NOTES = {"1.0.0": "First serjax release: array_record, int16 audio, no TensorFlow."}
     HOMEPAGE = "https://github.com/CheyneyComputerScience/CREMA-D"
     MANUAL_DOWNLOAD_INSTRUCTIONS = """\
-    Download https://www.kaggle.com/datasets/ejlok1/cremad and unpack it into
-    the manual directory (wrapper folders and folder-name case do not matter). Expected files:
-    AudioWAV/1001_DFA_ANG_XX.wav (ActorID_Sentence_Emotion_Level).
+    Download https://www.kaggle.com/datasets/ejlok1/cremad
+    and unpack it into the manual directory (any wrapper folders, any folder-name case).
+    Expected files: AudioWAV/1001_DFA_ANG_XX.wav (actor_sentence_emotion_level). Put CREMA-D's
+    VideoDemographics.csv anywhere in the folder to use it for the actors' sex instead of
+    the table packaged with serjax.
+    Then run: serjax build crema_d --manual-dir DIR
     """
 
 

@@ -17,9 +17,11 @@ class Ravdess(tfds_base.CorpusBuilder):
     RELEASE_NOTES = {"1.0.0": "First serjax release: array_record, int16 audio, no TensorFlow."}
     HOMEPAGE = "https://zenodo.org/record/1188976"
     MANUAL_DOWNLOAD_INSTRUCTIONS = """\
-    Download https://www.kaggle.com/datasets/uwrfkaggler/ravdess-emotional-speech-audio and unpack it into
-    the manual directory (wrapper folders and folder-name case do not matter). Expected files:
-    Actor_01/03-01-05-01-02-01-01.wav ... Actor_24/... (Kaggle also ships a duplicate tree audio_speech_actors_01-24/Actor_NN/...; each file is counted once).
+    Download https://www.kaggle.com/datasets/uwrfkaggler/ravdess-emotional-speech-audio
+    and unpack it into the manual directory (any wrapper folders, any folder-name case).
+    Expected files: Actor_01/03-01-05-01-02-01-01.wav ... Actor_24/... (the duplicate tree
+    audio_speech_actors_01-24/Actor_NN/ that Kaggle also ships is counted once).
+    Then run: serjax build ravdess --manual-dir DIR
     """
 
 

@@ -17,9 +17,10 @@ class Savee(tfds_base.CorpusBuilder):
     RELEASE_NOTES = {"1.0.0": "First serjax release: array_record, int16 audio, no TensorFlow."}
     HOMEPAGE = "http://kahlan.eps.surrey.ac.uk/savee/"
     MANUAL_DOWNLOAD_INSTRUCTIONS = """\
-    Download https://www.kaggle.com/datasets/ejlok1/surrey-audiovisual-expressed-emotion-savee and unpack it into
-    the manual directory (wrapper folders and folder-name case do not matter). Expected files:
-    ALL/DC_a01.wav (speaker DC/JE/JK/KL, emotion a/d/f/h/n/sa/su, index).
+    Download https://www.kaggle.com/datasets/ejlok1/surrey-audiovisual-expressed-emotion-savee
+    and unpack it into the manual directory (any wrapper folders, any folder-name case).
+    Expected files: ALL/DC_a01.wav (speaker DC/JE/JK/KL, emotion a/d/f/h/n/sa/su, index).
+    Then run: serjax build savee --manual-dir DIR
     """
 
 

@@ -19,6 +19,8 @@ mel        128    ``melspectrogram(S=|STFT|**2, n_mels, fmin, fmax, htk, norm)``
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from serjax.features import spec
@@ -32,12 +34,37 @@ def stft_magnitude(y: np.ndarray, f) -> np.ndarray:
     return np.abs(stft)
 
 
-def mel_power(magnitude: np.ndarray, sr: int, f) -> np.ndarray:
-    """|STFT| [F, T] -> mel power spectrogram [n_mels, T]."""
+@functools.lru_cache(maxsize=16)
+def mel_bank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None, htk: bool,
+             norm: str) -> np.ndarray:
+    """librosa's mel filter bank float32 [n_mels, 1 + n_fft // 2] (built once per setting)."""
     import librosa  # noqa: PLC0415
-    return librosa.feature.melspectrogram(
-        S=magnitude ** 2, sr=sr, n_fft=f.n_fft, n_mels=f.n_mels, fmin=f.fmin, fmax=f.fmax,
-        htk=f.mel_htk, norm=f.mel_norm)
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax,
+                               htk=htk, norm=norm, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def chroma_bank(sr: int, n_fft: int, tuning: float, n_chroma: int) -> np.ndarray:
+    """librosa's chroma filter bank float32 [n_chroma, 1 + n_fft // 2]."""
+    import librosa  # noqa: PLC0415
+    return librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma,
+                                  dtype=np.float32)
+
+
+def mel_power(magnitude: np.ndarray, sr: int, f) -> np.ndarray:
+    """|STFT| [F, T] -> mel power spectrogram [n_mels, T]: ``melspectrogram(S=|STFT|**2)`` with a
+    cached bank and a BLAS matmul (librosa rebuilds the bank and uses einsum on every call)."""
+    bank = mel_bank(sr, f.n_fft, f.n_mels, f.fmin, f.fmax, f.mel_htk, f.mel_norm)
+    return bank @ (magnitude ** 2)
+
+
+def chroma(magnitude: np.ndarray, sr: int, f) -> np.ndarray:
+    """|STFT| [F, T] -> chroma [n_chroma, T]: ``chroma_stft(S=|STFT|**chroma_power,
+    tuning, norm=inf)``, i.e. the bank applied, then each frame divided by its max (frames whose
+    max is below float32's smallest normal are left as they are, as ``librosa.util.normalize``)."""
+    raw = chroma_bank(sr, f.n_fft, f.tuning, f.n_chroma) @ (magnitude ** f.chroma_power)
+    peak = np.max(np.abs(raw), axis=0, keepdims=True)
+    return raw / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
 
 
 def mfcc_from_mel(mel: np.ndarray, n_mfcc: int, f) -> np.ndarray:
@@ -59,9 +86,7 @@ def acoustic_blocks(y: np.ndarray, sr: int, f, magnitude: np.ndarray | None = No
         "zcr": librosa.feature.zero_crossing_rate(
             y, frame_length=f.n_fft, hop_length=f.hop_length, center=f.center,
             threshold=f.zcr_threshold),
-        "chroma": librosa.feature.chroma_stft(
-            S=magnitude ** f.chroma_power, sr=sr, n_fft=f.n_fft, hop_length=f.hop_length,
-            tuning=f.tuning, n_chroma=f.n_chroma, norm=np.inf),
+        "chroma": chroma(magnitude, sr, f),
         "mfcc": mfcc_from_mel(mel, f.n_mfcc, f),
         "rms": librosa.feature.rms(y=y, frame_length=f.n_fft, hop_length=f.hop_length,
                                    center=f.center, pad_mode=f.pad_mode),

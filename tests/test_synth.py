@@ -1,0 +1,251 @@
+"""The synthetic corpus: Kaggle layouts and counts, determinism, audio format, silence,
+duplicate trees, argument errors, and that emotion is learnable across held-out actors."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+import librosa
+import numpy as np
+import pytest
+import soundfile as sf
+
+from serjax import corpora, synth, synth_plan
+
+
+def _write(corpus: str, out: Path, scale: float, seed: int = 0) -> dict:
+    return synth.synthesize(corpus, out, scale=scale, seed=seed, progress=False)
+
+
+@pytest.fixture(scope="module")
+def ravdess_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ravdess")
+    _write("ravdess", out, 0.1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_dirs(tmp_path_factory) -> dict[str, tuple[Path, float, dict]]:
+    """CREMA-D, SAVEE, TESS at their smallest useful scales (every actor and class once+)."""
+    scales = {"crema_d": 0.01, "savee": 0.05, "tess": 0.02}
+    out = {}
+    for corpus, scale in scales.items():
+        root = tmp_path_factory.mktemp(corpus)
+        out[corpus] = (root, scale, _write(corpus, root, scale))
+    return out
+
+
+def _wavs_on_disk(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*.wav")}
+
+
+# ----------------------------------------------------------------------------- plans (no audio)
+
+FULL_LABELS = {
+    "ravdess": {"neutral": 96, "calm": 192, "happy": 192, "sad": 192, "angry": 192, "fear": 192,
+                "disgust": 192, "surprise": 192},
+    "crema_d": {"angry": 1271, "disgust": 1271, "fear": 1271, "happy": 1271, "sad": 1271,
+                "neutral": 1087},
+    "savee": {"angry": 60, "disgust": 60, "fear": 60, "happy": 60, "sad": 60, "surprise": 60,
+              "neutral": 120},
+    "tess": {e: 400 for e in ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")},
+}
+
+
+@pytest.mark.parametrize("corpus", corpora.CORPORA)
+def test_full_scale_matches_the_kaggle_counts(corpus):
+    plan = synth_plan.planned_files(corpus, 1.0)
+    paths = [p for p, _ in plan]
+    assert len(plan) == corpora.FULL_COUNTS[corpus] == len(set(paths))
+    assert {i.actor for _, i in plan} == set(corpora.all_actors(corpus))
+    assert dict(Counter(i.emotion for _, i in plan)) == FULL_LABELS[corpus]
+    for path, info in plan:  # every name parses back to the planned facts
+        assert corpora.parse(corpus, PurePosixPath(path).name) == info
+
+
+def test_all_is_the_superset_and_names_follow_the_kaggle_layout():
+    paths = {p for p, _ in synth_plan.planned_files("all", 1.0)}
+    assert len(paths) == 12_162
+    for expected in ("ravdess/Actor_01/03-01-01-01-01-01-01.wav",
+                     "ravdess/Actor_24/03-01-08-02-02-02-24.wav",
+                     "crema_d/AudioWAV/1001_DFA_ANG_XX.wav", "crema_d/AudioWAV/1091_IEO_SAD_HI.wav",
+                     "savee/ALL/DC_a01.wav", "savee/ALL/KL_n30.wav", "savee/ALL/JE_sa15.wav",
+                     "tess/TESS Toronto emotional speech set data/OAF_angry/OAF_back_angry.wav",
+                     "tess/TESS Toronto emotional speech set data/YAF_pleasant_surprised/YAF_beg_ps.wav",
+                     "tess/TESS Toronto emotional speech set data/OAF_Fear/OAF_pain_fear.wav"):
+        assert expected in paths
+    assert "ravdess/Actor_01/03-01-01-02-01-01-01.wav" not in paths  # neutral has no strong
+    assert "savee/ALL/DC_a16.wav" not in paths
+
+
+def test_tess_folders_words_and_duplicate_trees():
+    plan = synth_plan.planned_files("tess", 1.0, duplicates=True)
+    assert len(plan) == 2 * 2800
+    folders = {PurePosixPath(p).parent.name for p, _ in plan}
+    assert folders == {"OAF_Fear", "OAF_Pleasant_surprise", "OAF_Sad", "OAF_angry", "OAF_disgust",
+                       "OAF_happy", "OAF_neutral", "YAF_angry", "YAF_disgust", "YAF_fear",
+                       "YAF_happy", "YAF_neutral", "YAF_pleasant_surprised", "YAF_sad"}
+    assert all(p.endswith("_ps.wav") for p, i in plan if i.emotion == "surprise")
+    nested = [p for p, _ in plan if p.startswith("tess toronto emotional speech set data/"
+                                                  "TESS Toronto emotional speech set data/")]
+    assert len(nested) == 2800
+    assert len(set(synth_plan.TESS_WORDS)) == 200
+    assert {"bar", "chair", "dog", "learn", "bath", "pain", "back", "beg"} <= set(synth_plan.TESS_WORDS)
+    ravdess = synth_plan.planned_files("ravdess", 1.0, duplicates=True)
+    assert sum(p.startswith("audio_speech_actors_01-24/Actor_") for p, _ in ravdess) == 1440
+
+
+def test_crema_d_drop_rule_removes_20_files_and_keeps_every_class():
+    dropped = synth_plan.crema_d_dropped()
+    plan = synth_plan.planned_files("crema_d", 1.0)
+    names = {PurePosixPath(p).name for p, _ in plan}
+    assert len(dropped) == 20 and not dropped & names
+    per_actor = Counter(i.actor for _, i in plan)
+    assert sorted(set(per_actor.values())) == [81, 82]
+    assert sum(v == 81 for v in per_actor.values()) == 20
+    assert all(len({i.emotion for _, i in plan if i.actor == a}) == 6 for a in per_actor)
+
+
+@pytest.mark.parametrize("corpus", corpora.CORPORA)
+def test_small_scales_keep_every_actor_and_class_and_nest(corpus):
+    classes = {"ravdess": 8, "crema_d": 6, "savee": 7, "tess": 7}[corpus]
+    tiny = synth_plan.planned_files(corpus, 0.001)
+    pairs = {(i.actor, i.emotion) for _, i in tiny}
+    assert len(tiny) == len(pairs) == corpora.ACTOR_COUNTS[corpus] * classes
+    smaller = {p for p, _ in synth_plan.planned_files(corpus, 0.1)}
+    larger = {p for p, _ in synth_plan.planned_files(corpus, 0.3)}
+    assert {p for p, _ in tiny} <= smaller <= larger
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"corpus": "emodb"}, "unknown corpus"), ({"scale": 0.0}, "scale"), ({"scale": 1.5}, "scale"),
+    ({"scale": -0.1}, "scale"), ({"scale": "0.5"}, "scale"), ({"seed": -1}, "seed"),
+    ({"seed": 1.5}, "seed"),
+])
+def test_bad_arguments_raise_clear_errors(tmp_path, kwargs, message):
+    args = {"corpus": "savee", "scale": 0.05, "seed": 0} | kwargs
+    with pytest.raises(ValueError, match=message):
+        synth.synthesize(args.pop("corpus"), tmp_path, progress=False, **args)
+    assert not list(tmp_path.iterdir())
+
+
+def test_refuses_to_mix_with_other_wavs(tmp_path):
+    (tmp_path / "ALL").mkdir()
+    (tmp_path / "ALL" / "XX_a99.wav").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty folder"):
+        synth.synthesize("savee", tmp_path, scale=0.05, progress=False)
+
+
+# ----------------------------------------------------------------------------- audio on disk
+
+def test_files_on_disk_are_exactly_the_plan(ravdess_dir, small_dirs):
+    dirs = {"ravdess": (ravdess_dir, 0.1)} | {c: (r, s) for c, (r, s, _) in small_dirs.items()}
+    for corpus, (root, scale) in dirs.items():
+        planned = {p for p, _ in synth_plan.planned_files(corpus, scale, duplicates=True)}
+        assert _wavs_on_disk(root) == planned, corpus
+    root, scale, summary = small_dirs["crema_d"]
+    assert summary["crema_d"]["files"] == 546 and summary["crema_d"]["actors"] == 91
+    assert summary["crema_d"]["labels"] == {e: 91 for e in FULL_LABELS["crema_d"]}
+    assert summary["crema_d"]["sample_rate"] == 16_000
+
+
+@pytest.mark.parametrize("corpus", corpora.CORPORA)
+def test_native_rate_16_bit_mono_and_names_parse(corpus, ravdess_dir, small_dirs):
+    root = ravdess_dir if corpus == "ravdess" else small_dirs[corpus][0]
+    scale = 0.1 if corpus == "ravdess" else small_dirs[corpus][1]
+    for rel, info in synth_plan.planned_files(corpus, scale)[::7]:
+        meta = sf.info(root / rel)
+        assert (meta.samplerate, meta.channels, meta.subtype) == (
+            corpora.NATIVE_RATES[corpus], 1, "PCM_16")
+        assert 1.2 < meta.duration < 5.0
+        parsed = corpora.parse(corpus, Path(rel).name)
+        assert parsed == info and parsed.gender == corpora.actor_gender(info.actor)
+
+
+def test_duplicate_trees_are_identical(ravdess_dir, small_dirs):
+    tess_root = small_dirs["tess"][0]
+    for corpus, root, scale in (("ravdess", ravdess_dir, 0.1), ("tess", tess_root, 0.02)):
+        for rel, _ in synth_plan.planned_files(corpus, scale):
+            original, twin = root / rel, root / synth_plan.duplicate_path(corpus, rel)
+            assert original.read_bytes() == twin.read_bytes()
+            assert os.path.samefile(original, twin)  # a hard link on this file system
+
+
+def test_leading_and_trailing_near_silence(ravdess_dir, small_dirs):
+    roots = [(ravdess_dir, "ravdess", 0.1)] + [(r, c, s) for c, (r, s, _) in small_dirs.items()]
+    for root, corpus, scale in roots:
+        for rel, _ in synth_plan.planned_files(corpus, scale)[::25]:
+            audio, rate = sf.read(root / rel, dtype="float32")
+            floor = audio[: int(0.1 * rate)]
+            assert np.sqrt(np.mean(floor ** 2)) < 10 ** (-80 / 20)
+            # as the pipeline trims: at 22,050 Hz, librosa's default top_db=60
+            audio = librosa.resample(audio, orig_sr=rate, target_sr=22_050, res_type="soxr_hq")
+            _, (start, end) = librosa.effects.trim(audio)
+            lead, trail = start / 22_050, (len(audio) - end) / 22_050
+            assert lead >= 0.1 and trail >= 0.1 and lead + trail >= 0.3, (rel, lead, trail)
+
+
+def test_same_seed_same_bytes_other_seed_other_audio(tmp_path, small_dirs):
+    root, scale, _ = small_dirs["savee"]
+    again = tmp_path / "again"
+    other = tmp_path / "other"
+    _write("savee", again, scale, seed=0)
+    _write("savee", other, scale, seed=1)
+    for rel, _ in synth_plan.planned_files("savee", scale):
+        assert (root / rel).read_bytes() == (again / rel).read_bytes()
+        assert (root / rel).read_bytes() != (other / rel).read_bytes()
+
+
+# ----------------------------------------------------------------------------- learnability
+
+_MEL_BASIS = librosa.filters.mel(sr=22_050, n_fft=2048, n_mels=128)
+_CHROMA_BASIS = librosa.filters.chroma(sr=22_050, n_fft=2048, tuning=0.0)
+
+
+def _frame_mean_features(audio: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """The downstream model's inputs (ZCR, chroma, 20 MFCC, RMS, 128 mel frame means at
+    22,050 Hz after trimming, as librosa's defaults compute them) and the median F0 (Hz)."""
+    y = librosa.resample(audio, orig_sr=rate, target_sr=22_050, res_type="soxr_mq")
+    y, _ = librosa.effects.trim(y, top_db=60)
+    power = np.abs(librosa.stft(y, n_fft=2048, hop_length=512)) ** 2
+    mel = _MEL_BASIS @ power
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=20)
+    chroma = _CHROMA_BASIS @ power
+    chroma /= np.maximum(np.max(chroma, axis=0, keepdims=True), 1e-10)  # librosa's norm=inf
+    rms = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)
+    zcr = librosa.feature.zero_crossing_rate(y, frame_length=2048, hop_length=512)
+    f0 = librosa.yin(y, fmin=70.0, fmax=500.0, sr=22_050, frame_length=1024, hop_length=512)
+    loud = rms[0][: len(f0)]
+    median_f0 = float(np.median(f0[: len(loud)][loud > 0.3 * loud.max()]))
+    return np.concatenate([m.mean(axis=1) for m in (zcr, chroma, mfcc, rms, mel)]), median_f0
+
+
+def test_emotion_learnable_across_held_out_actors_and_gender_from_f0(ravdess_dir):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    plan = synth_plan.planned_files("ravdess", 0.1)
+    rows = [_frame_mean_features(*sf.read(ravdess_dir / rel, dtype="float32")) for rel, _ in plan]
+    features = np.stack([r[0] for r in rows])
+    median_f0 = np.array([r[1] for r in rows])
+    labels = np.array([i.label for _, i in plan])
+    gender = np.array([i.gender for _, i in plan])
+    actor = np.array([int(i.actor.split("/")[1]) for _, i in plan])
+    correct = 0
+    for fold in range(6):  # 6-fold actor CV: 4 held-out actors per fold
+        test = (actor - 1) % 6 == fold
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+        model.fit(features[~test], labels[~test])
+        correct += int((model.predict(features[test]) == labels[test]).sum())
+    accuracy = correct / len(labels)
+    # Measured 0.57 at seed 0 (chance 0.125); the band guards against a trivial or broken task.
+    assert 0.40 <= accuracy <= 0.90, accuracy
+    # Gender from F0: each actor's median F0 separates the sexes; single files mostly do
+    # (male fear/surprise/anger rise above 155 Hz, as in real acted speech).
+    per_actor = {a: np.median(median_f0[actor == a]) for a in np.unique(actor)}
+    print(sorted((int(a), round(v)) for a, v in per_actor.items())); print(sorted(zip(gender, median_f0.round(), labels)))
+    assert all((per_actor[a] > 155.0) == (a % 2 == 0) for a in per_actor), per_actor
+    assert np.mean((median_f0 > 155.0) == (gender == corpora.FEMALE)) >= 0.75
