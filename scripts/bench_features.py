@@ -82,6 +82,12 @@ def _cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+def single_thread():
+    """One BLAS/FFT thread, as in a precompute worker: "serial" means one core."""
+    import threadpoolctl  # noqa: PLC0415  (ships with scikit-learn)
+    return threadpoolctl.threadpool_limits(1)
+
+
 def timed(fn):
     """-> (wall seconds, CPU seconds, fn's result). CPU time is what an idle machine would need:
     on a shared machine wall time also counts other jobs' use of the cores."""
@@ -100,7 +106,8 @@ def features_only(table, config) -> list[tuple[str, float, str]]:
     extract.warm_up(config)
     rows, _ = extract.prepare_rows(items, config)
     n = len(rows)
-    librosa_s, librosa_cpu, _ = timed(lambda: extract.librosa_features(rows, config))
+    with single_thread():
+        librosa_s, librosa_cpu, _ = timed(lambda: extract.librosa_features(rows, config))
     first_s, _, _ = timed(lambda: extract.jax_features(rows, config))   # includes compilation
     jax_s, jax_cpu, _ = timed(lambda: extract.jax_features(rows, config))
     device = jax.devices()[0]
@@ -116,8 +123,9 @@ def end_to_end(table, config, workers: int, copies: int) -> list[tuple[str, floa
     config.augment.copies = copies
     items = precompute.read_items([table], [(0, i) for i in range(n)])
     extract.warm_up(config)
-    serial_s, serial_cpu, _ = timed(
-        lambda: extract.librosa_features(extract.prepare_rows(items, config)[0], config))
+    with single_thread():
+        serial_s, serial_cpu, _ = timed(
+            lambda: extract.librosa_features(extract.prepare_rows(items, config)[0], config))
     results = [("librosa serial", n / serial_s, 1e3 * serial_cpu / n,
                 "prepare + features, 1 process")]
     for backend in ("librosa", "jax"):

@@ -94,5 +94,6 @@ def prepare(samples: np.ndarray, sample_rate: int, audio_config, *, name: str = 
     y = trim(y, cfg.trim_top_db, cfg.trim_frame_length, cfg.trim_hop_length)
     if y.size < min_samples:
         raise BadAudio(name, "too_short",
-                       f"{y.size} samples after trimming, fewer than one {min_samples}-sample frame")
+                       f"{y.size} samples after trimming, fewer than one "
+                       f"{min_samples}-sample frame")
     return np.ascontiguousarray(y, dtype=np.float32)

@@ -1,4 +1,4 @@
-"""The paper's four augmentations (pitch shift, additive noise, time stretch, low-pass), NumPy/librosa.
+"""The paper's four augmentations (pitch shift, noise, time stretch, low-pass) in NumPy/librosa.
 
 Each augmented row is a pure function of (prepared waveform, corpus, file path, copy index,
 ``config.augment``): its random parameters come from ``np.random.default_rng(stable_seed(...))``,

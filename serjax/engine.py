@@ -131,16 +131,23 @@ class GridProgram:
     self._epoch2 = jax.jit(epoch2, out_shardings=per_model, donate_argnums=0)
     self._test = jax.jit(test, out_shardings=per_model)
     self._executables: dict = {}
+    # Functions that run once per grid (init, scalers, fused features, test) compile at XLA's
+    # backend optimisation level 0: 5-8x faster to compile, and they are a tiny share of the
+    # run. The epochs use train.xla_opt_level (-1 = XLA's default).
+    self.epoch_opt_level = int(train_config.xla_opt_level)
     self.reset_timing()
 
   def _compiled(self, name: str, fn, *args):
     """AOT-compiles ``fn`` for these argument shapes on first use (timed), then reuses it."""
     leaves, treedef = jax.tree.flatten(args)
     signature = (name, treedef, tuple(
-        (np.shape(a), np.result_type(a), getattr(a, "sharding", None)) for a in leaves))
+        (np.shape(a), getattr(a, "dtype", None) or np.result_type(a),
+         getattr(a, "sharding", None)) for a in leaves))
     if signature not in self._executables:
       start = time.perf_counter()
-      self._executables[signature] = fn.lower(*args).compile()
+      level = self.epoch_opt_level if name.startswith("epoch") else 0
+      options = {} if level < 0 else {"xla_backend_optimization_level": level}
+      self._executables[signature] = fn.lower(*args).compile(compiler_options=options)
       self.compile_times[name] = time.perf_counter() - start
       self.compile_s += self.compile_times[name]
     self.compiled[name] = self._executables[signature]

@@ -29,8 +29,9 @@ TESS that the real pipeline (discover → TFDS builder → features → training
   every parameter, and each file varies again, so held-out-actor emotion accuracy is high but
   not perfect (see tests/test_synth.py for the measured band).
 * **Determinism**: per-actor and per-file random generators are seeded from
-  ``SeedSequence([seed, sha256(corpus, actor or file name)])``: the same seed gives the same
-  bytes on every run and platform with the same NumPy; another seed gives other audio.
+  ``SeedSequence([seed, sha256(corpus, actor or file name)])`` (never Python's ``hash()``):
+  the same seed gives the same bytes on every run with the same NumPy (another platform's
+  floating point could, rarely, move a sample by one step); another seed gives other audio.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ TESS_FOLDERS = {
     ("YAF", "ps"): "YAF_pleasant_surprised", ("YAF", "sad"): "YAF_sad",
 }
 TESS_ROOT = "TESS Toronto emotional speech set data"
-TESS_DUPLICATE_ROOT = "tess toronto emotional speech set data/TESS Toronto emotional speech set data"
+TESS_DUPLICATE_ROOT = f"tess toronto emotional speech set data/{TESS_ROOT}"
 RAVDESS_DUPLICATE_ROOT = "audio_speech_actors_01-24"
 
 #: SAVEE's prompts are not part of the corpus names; these stand in (index NN → sentence NN).

@@ -47,7 +47,8 @@ EMOTION_SHIFTS: dict[str, tuple[float, ...]] = {
     "sad": (-2.5, _L(0.55), _L(0.78), -5.0, -4.0, _L(1.6), _L(2.2), _L(0.94), _L(1.6), 0.15, 1.0),
     "angry": (2.5, _L(1.35), _L(1.12), 7.0, 5.0, _L(1.8), _L(0.6), _L(1.12), _L(0.8), 0.0, -1.0),
     "fear": (5.5, _L(0.8), _L(1.2), 1.0, 1.0, _L(2.4), _L(1.8), _L(1.03), _L(1.2), 0.6, 2.5),
-    "disgust": (-1.5, _L(1.15), _L(0.82), 1.5, -0.5, _L(1.5), _L(1.4), _L(0.95), _L(1.3), 0.0, -1.0),
+    "disgust": (-1.5, _L(1.15), _L(0.82), 1.5, -0.5, _L(1.5), _L(1.4), _L(0.95), _L(1.3), 0.0,
+                -1.0),
     "surprise": (5.0, _L(1.9), 0.0, 3.5, 2.5, _L(1.1), _L(1.1), _L(1.08), 0.0, 0.0, 9.0),
 }
 #: Neutral values the shifts are added to.
@@ -75,7 +76,7 @@ class Voice:
 
 
 def make_voice(male: bool, rng: np.random.Generator, *, actor_spread: float = 1.0) -> Voice:
-    """Draws an actor: male F0 100–130 Hz / tract 0.95–1.05, female 180–230 Hz / 1.12–1.22."""
+    """Draws an actor: male F0 100–130 Hz, tract ×0.95–1.05; female 180–230 Hz, ×1.12–1.22."""
     f0 = rng.uniform(100.0, 130.0) if male else rng.uniform(180.0, 230.0)
     tract = rng.uniform(0.95, 1.05) if male else rng.uniform(1.12, 1.22)
     base = rng.normal(0.0, 0.35, len(STYLE_PARAMS)) * PARAM_SCALE
@@ -120,7 +121,8 @@ def _smooth(track: np.ndarray, width: int) -> np.ndarray:
 
 def _timeline(table: dict, style: dict, rate: float, rng: np.random.Generator):
     """Segment start/end times (s, from the start of the file), speech span and total length."""
-    dur = table["ms"] / 1000.0 / np.exp(style["tempo_log"]) * rng.uniform(0.88, 1.12, len(table["ms"]))
+    jitter = rng.uniform(0.88, 1.12, len(table["ms"]))
+    dur = table["ms"] / 1000.0 / np.exp(style["tempo_log"]) * jitter
     dur = np.where(table["stressed"], dur * 1.3, dur)
     new_word = np.r_[False, np.diff(table["word"]) != 0]
     pause = rng.uniform(0.02, 0.09, len(dur)) * np.exp(style["pause_log"])
@@ -147,8 +149,9 @@ def _frame_tracks(table, starts, ends, speech, times, style, voice, rng):
     formants[:, 0] *= np.exp(style["f1_log"])
     formants = np.concatenate([formants, np.tile([3500.0, 4500.0], (len(times), 1))], axis=1)
     formants *= voice.tract_scale
-    amp = lambda name: _smooth(np.where(inside, table[name][seg], 0.0), max(1, int(round(0.012 / hop_s))))
-    voicing, aspiration, frication = amp("voicing"), amp("aspiration"), amp("frication")
+    ramp = max(1, int(round(0.012 / hop_s)))  # 12 ms on/off ramps
+    voicing, aspiration, frication = (_smooth(np.where(inside, table[name][seg], 0.0), ramp)
+                                      for name in ("voicing", "aspiration", "frication"))
     voicing = voicing * np.where(table["stressed"][seg] | ~table["vowel"][seg], 1.0, 0.75)
     band = table["band"][seg]
     # F0 contour in semitones around the actor's F0
@@ -166,23 +169,40 @@ def _frame_tracks(table, starts, ends, speech, times, style, voice, rng):
     return formants, voicing, aspiration, frication, band, np.clip(f0, 50.0, 900.0)
 
 
+_PULSE_POINTS = 4096
+
+
+def _rosenberg_period(open_q: float) -> np.ndarray:
+    """One period of Rosenberg glottal flow [_PULSE_POINTS + 1]: rise over 65 % of the open
+    phase, fall over 35 %, then closed; the extra point closes the cycle for interpolation."""
+    frac = np.arange(_PULSE_POINTS + 1) / _PULSE_POINTS
+    t_open, t_close = 0.65 * open_q, 0.35 * open_q
+    rise = 0.5 * (1.0 - np.cos(np.pi * np.minimum(frac / t_open, 1.0)))
+    fall = np.cos(0.5 * np.pi * np.clip((frac - t_open) / t_close, 0.0, 1.0))
+    return np.where(frac < t_open, rise, np.where(frac < open_q, fall, 0.0))
+
+
 def _glottal_source(f0, voicing, aspiration, style, rate, rng):
     """Differentiated Rosenberg pulses with jitter and shimmer, plus aspiration noise [N]."""
     jitter, shimmer = np.exp(style["jitter_log"]), 5.0 * np.exp(style["jitter_log"])
-    period0 = np.floor(np.cumsum(f0) / rate).astype(np.int64)
+    period0 = (np.cumsum(f0) / rate).astype(np.int64)
     f0 = f0 * (1.0 + rng.normal(0.0, jitter, period0[-1] + 2)[period0])
     phase = np.cumsum(f0) / rate
-    period, frac = np.floor(phase).astype(np.int64), phase % 1.0
-    open_q = np.clip(0.6 + 0.25 * np.tanh(-style["tilt_db"] / 4.0), 0.35, 0.85)
-    t_open, t_close = 0.65 * open_q, 0.35 * open_q
-    flow = np.where(frac < t_open, 0.5 * (1 - np.cos(np.pi * frac / t_open)),
-                    np.where(frac < open_q, np.cos(0.5 * np.pi * (frac - t_open) / t_close), 0.0))
-    pulses = np.diff(flow, prepend=0.0) * rate / f0
-    pulses *= 1.0 + rng.normal(0.0, shimmer, period[-1] + 2)[period]
+    period = phase.astype(np.int64)  # phase ≥ 0: truncation is floor
+    position = (phase - period) * _PULSE_POINTS
+    index = position.astype(np.int64)
+    weight = (position - index).astype(np.float32)
+    # tense voices (flatter tilt) have a shorter open phase and a sharper closure
+    open_q = float(np.clip(0.6 + 0.25 * np.tanh(-style["tilt_db"] / 4.0), 0.35, 0.85))
+    table = _rosenberg_period(open_q).astype(np.float32)
+    flow = table[index] * (1.0 - weight) + table[index + 1] * weight
+    pulses = np.diff(flow, prepend=np.float32(0.0)) * (rate / f0).astype(np.float32)
+    pulses *= (1.0 + rng.normal(0.0, shimmer, period[-1] + 2)[period]).astype(np.float32)
     voiced = voicing > 0.5
     pulses /= np.sqrt(np.mean(pulses[voiced] ** 2)) if voiced.any() else 1.0
-    breath = np.exp(style["breath_log"]) * voicing * np.where(frac < open_q, 1.0, 0.4)
-    noise = rng.standard_normal(len(f0)) * (breath + aspiration)
+    in_open_phase = index < int(open_q * _PULSE_POINTS)
+    breath = np.exp(style["breath_log"]) * voicing * np.where(in_open_phase, 1.0, 0.4)
+    noise = rng.standard_normal(len(f0), dtype=np.float32) * (breath + aspiration)
     return pulses * voicing + noise
 
 
@@ -263,5 +283,6 @@ def render(text: str, voice: Voice, style_vec: np.ndarray, rate: int,
     lo, hi = int(speech[0] * rate), int(speech[1] * rate)
     rms = np.sqrt(np.mean(wave[lo:hi] ** 2)) + 1e-12
     wave *= 10.0 ** ((SPEECH_LEVEL_DBFS + style["loud_db"]) / 20.0) / rms
-    wave = 0.97 * np.tanh(wave / 0.97)  # soft limiter: loud styles distort a little, never clip
-    return wave + rng.standard_normal(total) * 10.0 ** (FLOOR_DBFS / 20.0)
+    # soft limiter: loud styles distort a little, never clip
+    wave[first:last] = 0.97 * np.tanh(wave[first:last] / 0.97)
+    return wave + rng.standard_normal(total, dtype=np.float32) * 10.0 ** (FLOOR_DBFS / 20.0)

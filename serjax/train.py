@@ -49,6 +49,8 @@ def default_train_config() -> ml_collections.ConfigDict:
   c.scan_unroll = 8  # steps unrolled inside the epoch's lax.scan (see docs/benchmarks.md)
   c.eval_batch_size = 256
   c.checkpoint_every = 1  # epochs between checkpoints when a workdir is given
+  c.xla_opt_level = -1  # XLA backend optimisation level of the epochs; -1 = default, 0 =
+  # compile fast, run slower (tests, tiny grids)
   return c
 
 

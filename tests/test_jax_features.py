@@ -28,11 +28,21 @@ BLOCKS = {"zcr": slice(0, 1), "chroma": slice(1, 13), "mfcc": slice(13, 33),
           "rms": slice(33, 34), "mel": slice(34, 162)}
 
 
+SYNTH_FILES = (("ravdess", "03-01-05-02-01-01-01.wav"), ("crema_d", "1001_DFA_ANG_XX.wav"),
+               ("tess", "OAF_back_angry.wav"))
+
+
 def _prepared_synthetic():
+    """Harmonic test voices (tiny table) and serjax.synth's source-filter speech."""
+    from serjax import corpora, synth
     cfg = spec.default_config()
     table = tiny_table(6)
-    return [audio.prepare(table.audio(i), int(table.sample_rate[i]), cfg.audio)
-            for i in range(6)]
+    waves = [audio.prepare(table.audio(i), int(table.sample_rate[i]), cfg.audio)
+             for i in range(6)]
+    for corpus, name in SYNTH_FILES:
+        samples = synth.render_file(corpora.parse(corpus, name), name, 0)
+        waves.append(audio.prepare(samples, corpora.NATIVE_RATES[corpus], cfg.audio, name=name))
+    return waves
 
 
 def _prepared_real():

@@ -13,8 +13,11 @@ mel        128    ``melspectrogram(S=|STFT|**2, n_mels, fmin, fmax, htk, norm)``
 =========  =====  ==========================================================================
 
 ``STFT = librosa.stft(y, n_fft, hop_length, window, center, pad_mode)``, computed once and shared
-(the authors' ``chroma_stft(S=np.abs(stft))`` is why ``chroma_power`` is 1 by default). The
-``summary`` vector [162] is the mean over frames of each block, as in the authors' code.
+(the authors' ``chroma_stft(S=np.abs(stft))`` is why ``chroma_power`` is 1 by default). The mel
+and chroma calls are written out as librosa's own (cached) filter banks times the spectrogram:
+librosa rebuilds the banks on every call, which cost more than the rest of the features;
+``tests/test_features.py`` pins the result to the plain librosa calls. The ``summary`` vector
+[162] is the mean over frames of each block, as in the authors' code.
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ def mfcc_from_mel(mel: np.ndarray, n_mfcc: int, f) -> np.ndarray:
 
 def acoustic_blocks(y: np.ndarray, sr: int, f, magnitude: np.ndarray | None = None
                     ) -> dict[str, np.ndarray]:
-    """float32 [n] -> {block: float32 [width, T]} for zcr, chroma, mfcc, rms, mel (+ ``_mel``
-    power and ``_magnitude`` for reuse by the statistical features)."""
+    """float32 [n] -> {block: float32 [width, T]} for zcr, chroma, mfcc, rms, mel (mel is the
+    power spectrogram), plus ``_magnitude`` (|STFT| [F, T]) for the statistical features."""
     import librosa  # noqa: PLC0415
     if magnitude is None:
         magnitude = stft_magnitude(y, f)

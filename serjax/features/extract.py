@@ -67,14 +67,23 @@ def prepare_rows(items: list[Item], config) -> tuple[list[Row], list[dict]]:
     return rows, skipped
 
 
+def single_thread_blas():
+    """A context with one BLAS thread. OpenBLAS rounds differently with other thread counts, so
+    features are always computed single-threaded: bit-identical in-process, in any worker pool
+    and on any machine's core count (processes, not threads, are the parallelism)."""
+    import threadpoolctl  # noqa: PLC0415  (installed with scikit-learn)
+    return threadpoolctl.threadpool_limits(1, user_api="blas")
+
+
 def librosa_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]:
     """Rows -> per row (frames float32 [T, 162], statistical float32 [S])."""
     sr, f = config.audio.sample_rate, config.features
     out = []
-    for row in rows:
-        blocks = acoustic.acoustic_blocks(row.wave, sr, f)
-        out.append((acoustic.frames_from_blocks(blocks),
-                    statistical.statistical_from_blocks(row.wave, sr, f, blocks)))
+    with single_thread_blas():
+        for row in rows:
+            blocks = acoustic.acoustic_blocks(row.wave, sr, f)
+            out.append((acoustic.frames_from_blocks(blocks),
+                        statistical.statistical_from_blocks(row.wave, sr, f, blocks)))
     return out
 
 

@@ -77,11 +77,8 @@ _WORKER_CONFIG: ml_collections.ConfigDict | None = None
 def _init_worker(config_dict: dict) -> None:
     global _WORKER_CONFIG
     _WORKER_CONFIG = ml_collections.ConfigDict(config_dict)
-    try:  # processes are the parallelism: one BLAS/FFT thread each, no oversubscription
-        import threadpoolctl  # noqa: PLC0415
-        threadpoolctl.threadpool_limits(1)
-    except ImportError:
-        pass
+    import threadpoolctl  # noqa: PLC0415  (processes are the parallelism: one thread each)
+    threadpoolctl.threadpool_limits(1)
     extract.warm_up(_WORKER_CONFIG)
 
 

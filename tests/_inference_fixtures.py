@@ -1,0 +1,161 @@
+"""A tiny trained workdir for the inference tests (predict, stream, export), built once per
+test session and shared by the three modules through ``functools.cache``.
+
+Synthetic RAVDESS utterances (``serjax.synth.render_file``) of two well-separated emotions, sad
+and angry, for all 24 actors × 2 statements at 48 kHz; features through the real precompute
+(``precompute.precompute`` over an in-memory CorpusTable, librosa backend, no augmentation);
+2 actor folds (test actors 01-04 and 05-08) × 2 seeds = 4 models trained with
+``serjax.train.train_grid`` (small extractor, 10 epochs per step); the workdir gets
+``config.json``, ``models/`` and ``predictions.csv`` as ``serjax cv`` writes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import json
+import pathlib
+import tempfile
+
+import numpy as np
+import soundfile
+
+from serjax import corpora
+
+EMOTIONS = {"04": "sad", "05": "angry"}
+LABELS = ("sad", "angry")
+SEEDS = (0, 1)
+FOLD_TEST_ACTORS = ((1, 2, 3, 4), (5, 6, 7, 8))
+VAL_ACTORS = {0: (9, 10), 1: (11, 12)}
+
+
+@dataclasses.dataclass
+class MemoryTable:
+    """The CorpusTable contract over clips held in memory."""
+
+    corpus: np.ndarray
+    path: np.ndarray
+    actor: np.ndarray
+    gender: np.ndarray
+    label: np.ndarray
+    sample_rate: np.ndarray
+    waves: list
+    fingerprint: str
+
+    def audio(self, i: int) -> np.ndarray:
+        return self.waves[i]
+
+
+@dataclasses.dataclass
+class TrainedRun:
+    root: pathlib.Path         # temporary folder holding everything below
+    audio_dir: pathlib.Path    # Actor_NN/*.wav
+    workdir: pathlib.Path
+    files: list                # absolute wav paths, FeatureSet row order
+    features: dict             # acoustic, statistical, gender, label (model label index)
+    config: object             # the full experiment config
+
+
+def experiment_config():
+    """The full experiment config as ``configs/common.py`` composes it, made small."""
+    import ml_collections
+
+    from serjax import models, train
+    from serjax.features import spec
+    c = spec.default_config()
+    c.augment.copies = 0
+    c.features.backend = "librosa"
+    c.features.workers = 1
+    c.data = ml_collections.ConfigDict({"corpus": "ravdess", "synthetic_scale": 0.0})
+    c.folds = ml_collections.ConfigDict({"scheme": "test"})
+    c.model = models.default_model_config()
+    c.model.conv_features, c.model.kernel_sizes = (16,), (5,)
+    c.train = train.default_train_config()
+    c.train.epochs = 10
+    c.seeds = len(SEEDS)
+    c.seed_offset = 0
+    c.labels = LABELS
+    return c
+
+
+def write_utterances(audio_dir: pathlib.Path) -> list[pathlib.Path]:
+    from serjax import synth
+    paths = []
+    for actor in range(1, 25):
+        for emo in EMOTIONS:
+            for statement in ("01", "02"):
+                name = f"03-01-{emo}-01-{statement}-01-{actor:02d}.wav"
+                info = corpora.parse("ravdess", name)
+                path = audio_dir / f"Actor_{actor:02d}" / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                soundfile.write(path, synth.render_file(info, name, seed=0),
+                                corpora.NATIVE_RATES["ravdess"], subtype="PCM_16")
+                paths.append(path)
+    return paths
+
+
+def memory_table(paths: list[pathlib.Path], audio_dir: pathlib.Path) -> MemoryTable:
+    from serjax import discover
+    infos = [corpora.parse("ravdess", p.name) for p in paths]
+    reads = [discover.read_wav(p) for p in paths]
+    return MemoryTable(
+        corpus=np.array(["ravdess"] * len(paths)),
+        path=np.array([p.relative_to(audio_dir).as_posix() for p in paths]),
+        actor=np.array([i.actor for i in infos]),
+        gender=np.array([i.gender for i in infos], np.int8),
+        label=np.array([i.label for i in infos], np.int8),
+        sample_rate=np.array([r for _, r in reads], np.int32),
+        waves=[s for s, _ in reads], fingerprint="inference-tests-v1")
+
+
+def role_matrix(actors: np.ndarray) -> np.ndarray:
+    """int8 [M, N], fold-major (m = fold * len(SEEDS) + seed index)."""
+    number = np.array([int(a.split("/")[1]) for a in actors])
+    roles = []
+    for fold, test in enumerate(FOLD_TEST_ACTORS):
+        row = np.full(number.shape, 1, np.int8)
+        row[np.isin(number, VAL_ACTORS[fold])] = 2
+        row[np.isin(number, test)] = 3
+        roles += [row] * len(SEEDS)
+    return np.stack(roles)
+
+
+def write_predictions(workdir: pathlib.Path, result, feature_set, labels) -> None:
+    with open(workdir / "predictions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "actor", "true", "predicted", "fold", "seed"])
+        for m in range(result.num_models):
+            for row, pred in zip(result.test_rows[m], result.test_pred[m]):
+                true = labels[LABELS.index(corpora.LABELS[feature_set.label[row]])]
+                writer.writerow([feature_set.path[row], feature_set.actor[row], true,
+                                 labels[pred], m // len(SEEDS), SEEDS[m % len(SEEDS)]])
+
+
+@functools.cache
+def trained_run() -> TrainedRun:
+    """Builds (once per process) the audio, features, 4 models and workdir."""
+    from serjax import config as config_lib
+    from serjax import train
+    from serjax.features import precompute
+    root = pathlib.Path(tempfile.mkdtemp(prefix="serjax-inference-"))
+    audio_dir, workdir = root / "audio", root / "workdir"
+    paths = write_utterances(audio_dir)
+    table = memory_table(paths, audio_dir)
+    config = experiment_config()
+    fs = precompute.precompute([table], config, root / "features", workers=1, progress=False)
+    assert fs.num_rows == len(paths), fs.manifest["skipped"]
+    label = np.array([LABELS.index(corpora.LABELS[i]) for i in fs.label], np.int32)
+    data = {"acoustic": np.asarray(fs.acoustic), "statistical": np.asarray(fs.statistical),
+            "gender": np.asarray(fs.gender), "label": label}
+    result = train.train_grid(data, role_matrix(fs.actor), np.array(SEEDS * 2), config.model,
+                              config.train, labels=list(LABELS), workdir=workdir,
+                              progress=False)
+    (workdir / "config.json").write_text(config_lib.to_json(config))
+    write_predictions(workdir, result, fs, list(LABELS))
+    files = [audio_dir / p for p in fs.path]
+    return TrainedRun(root, audio_dir, workdir, files, data, config)
+
+
+def write_json(path: pathlib.Path, payload) -> None:
+    path.write_text(json.dumps(payload))
