@@ -32,128 +32,128 @@ PROGRESS_DIR = "checkpoints"
 
 
 class Models(NamedTuple):
-  """Trained models, as returned by ``load_models``; leaves carry the model axis ``M``.
+    """Trained models, as returned by ``load_models``; leaves carry the model axis ``M``.
 
-  params: {"extractor": flax params, "classifier": flax params}
-  scalers: {"acoustic": Scaler [M, F], "fused": Scaler [M, D]}
-  """
-  params: Any
-  scalers: Any
-  config: ml_collections.ConfigDict  # the model config
-  labels: list
+    params: {"extractor": flax params, "classifier": flax params}
+    scalers: {"acoustic": Scaler [M, F], "fused": Scaler [M, D]}
+    """
+    params: Any
+    scalers: Any
+    config: ml_collections.ConfigDict  # the model config
+    labels: list
 
 
 # ---------------------------------------------------------------- periodic grid checkpoints
 
 def grid_fingerprint(data: dict, roles: np.ndarray, seeds: np.ndarray, model_config,
                      train_config) -> str:
-  """Hash of everything that must match for a checkpoint to be resumed."""
-  h = hashlib.sha256()
-  for name in sorted(data):
-    h.update(f"{name}{np.asarray(data[name]).shape}".encode())
-    h.update(np.ascontiguousarray(data[name]).tobytes())
-  h.update(np.ascontiguousarray(roles).tobytes())
-  h.update(np.ascontiguousarray(seeds).tobytes())
-  h.update(model_config.to_json(sort_keys=True).encode())
-  h.update(train_config.to_json(sort_keys=True).encode())
-  return h.hexdigest()
+    """Hash of everything that must match for a checkpoint to be resumed."""
+    h = hashlib.sha256()
+    for name in sorted(data):
+        h.update(f"{name}{np.asarray(data[name]).shape}".encode())
+        h.update(np.ascontiguousarray(data[name]).tobytes())
+    h.update(np.ascontiguousarray(roles).tobytes())
+    h.update(np.ascontiguousarray(seeds).tobytes())
+    h.update(model_config.to_json(sort_keys=True).encode())
+    h.update(train_config.to_json(sort_keys=True).encode())
+    return h.hexdigest()
 
 
 def progress_manager(workdir, fingerprint: str) -> ocp.CheckpointManager:
-  """CheckpointManager under ``workdir/checkpoints`` for this grid; raises on a mismatch."""
-  root = pathlib.Path(workdir).absolute() / PROGRESS_DIR
-  root.mkdir(parents=True, exist_ok=True)
-  stamp = root / "grid.json"
-  if stamp.exists():
-    found = json.loads(stamp.read_text()).get("fingerprint")
-    if found != fingerprint:
-      raise ValueError(
-          f"{root} holds checkpoints of a different grid (data, roles, seeds or config "
-          "changed); use a fresh --workdir or delete that folder to start over")
-  else:
-    tmp = stamp.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"fingerprint": fingerprint}))
-    tmp.rename(stamp)
-  options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
-  return ocp.CheckpointManager(root, options=options)
+    """CheckpointManager under ``workdir/checkpoints`` for this grid; raises on a mismatch."""
+    root = pathlib.Path(workdir).absolute() / PROGRESS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = root / "grid.json"
+    if stamp.exists():
+        found = json.loads(stamp.read_text()).get("fingerprint")
+        if found != fingerprint:
+            raise ValueError(
+                f"{root} holds checkpoints of a different grid (data, roles, seeds or config "
+                "changed); use a fresh --workdir or delete that folder to start over")
+    else:
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"fingerprint": fingerprint}))
+        tmp.rename(stamp)
+    options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
+    return ocp.CheckpointManager(root, options=options)
 
 
 def save_progress(manager: ocp.CheckpointManager, epochs_done: int, state) -> None:
-  """Saves the grid state after ``epochs_done`` epochs (both phases counted)."""
-  manager.save(epochs_done, args=ocp.args.StandardSave(state))
-  manager.wait_until_finished()
+    """Saves the grid state after ``epochs_done`` epochs (both phases counted)."""
+    manager.save(epochs_done, args=ocp.args.StandardSave(state))
+    manager.wait_until_finished()
 
 
 def restore_progress(manager: ocp.CheckpointManager, target):
-  """(epochs_done, state) of the latest checkpoint, or (0, target) when there is none."""
-  step = manager.latest_step()
-  if step is None:
-    return 0, target
-  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-  return step, manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    """(epochs_done, state) of the latest checkpoint, or (0, target) when there is none."""
+    step = manager.latest_step()
+    if step is None:
+        return 0, target
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+    return step, manager.restore(step, args=ocp.args.StandardRestore(abstract))
 
 
 # ---------------------------------------------------------------- final models
 
 def save_models(directory, params, scalers, model_config, labels, seeds=None) -> pathlib.Path:
-  """Writes the models (host arrays with a leading model axis) under ``directory/models``."""
-  root = pathlib.Path(directory).absolute() / MODELS_DIR
-  root.mkdir(parents=True, exist_ok=True)
-  state_dir = root / "state"
-  tree = {"params": params, "scalers": {k: dict(v._asdict()) for k, v in scalers.items()}}
-  with ocp.StandardCheckpointer() as ckptr:
-    ckptr.save(state_dir, tree, force=True)
-    ckptr.wait_until_finished()
-  meta = {"model_config": json.loads(model_config.to_json()), "labels": list(labels),
-          "num_models": int(jax.tree.leaves(params)[0].shape[0]),
-          "seeds": None if seeds is None else [int(s) for s in seeds]}
-  tmp = root / "models.json.tmp"
-  tmp.write_text(json.dumps(meta, indent=1))
-  tmp.rename(root / "models.json")
-  return root
+    """Writes the models (host arrays with a leading model axis) under ``directory/models``."""
+    root = pathlib.Path(directory).absolute() / MODELS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    state_dir = root / "state"
+    tree = {"params": params, "scalers": {k: dict(v._asdict()) for k, v in scalers.items()}}
+    with ocp.StandardCheckpointer() as ckptr:
+        ckptr.save(state_dir, tree, force=True)
+        ckptr.wait_until_finished()
+    meta = {"model_config": json.loads(model_config.to_json()), "labels": list(labels),
+            "num_models": int(jax.tree.leaves(params)[0].shape[0]),
+            "seeds": None if seeds is None else [int(s) for s in seeds]}
+    tmp = root / "models.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.rename(root / "models.json")
+    return root
 
 
 def load_models(directory) -> Models:
-  """Reads what ``save_models`` wrote: ``(params, scalers, config, labels)``."""
-  root = pathlib.Path(directory).absolute()
-  if (root / MODELS_DIR).is_dir():
-    root = root / MODELS_DIR
-  meta_path = root / "models.json"
-  if not meta_path.exists():
-    raise FileNotFoundError(f"{meta_path} not found: point load_models at a training workdir "
-                            "(or its models/ folder) written by serjax train")
-  meta = json.loads(meta_path.read_text())
-  config = ml_collections.ConfigDict(meta["model_config"])
-  for key in ("conv_features", "kernel_sizes", "mlp_hidden"):
-    config[key] = tuple(config[key])
-  with ocp.StandardCheckpointer() as ckptr:
-    tree = ckptr.restore(root / "state")
-  tree = jax.tree.map(np.asarray, tree)
-  scalers = {k: train_step.Scaler(**v) for k, v in tree["scalers"].items()}
-  return Models(tree["params"], scalers, config, meta["labels"])
+    """Reads what ``save_models`` wrote: ``(params, scalers, config, labels)``."""
+    root = pathlib.Path(directory).absolute()
+    if (root / MODELS_DIR).is_dir():
+        root = root / MODELS_DIR
+    meta_path = root / "models.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path} not found: point load_models at a training workdir "
+                                "(or its models/ folder) written by serjax train")
+    meta = json.loads(meta_path.read_text())
+    config = ml_collections.ConfigDict(meta["model_config"])
+    for key in ("conv_features", "kernel_sizes", "mlp_hidden"):
+        config[key] = tuple(config[key])
+    with ocp.StandardCheckpointer() as ckptr:
+        tree = ckptr.restore(root / "state")
+    tree = jax.tree.map(np.asarray, tree)
+    scalers = {k: train_step.Scaler(**v) for k, v in tree["scalers"].items()}
+    return Models(tree["params"], scalers, config, meta["labels"])
 
 
 def predict_proba(models: Models, acoustic, statistical, gender, batch_size: int = 256):
-  """Class probabilities ``float32 [M, N, C]`` of every saved model for rows ``[N, ...]``."""
-  acoustic = jnp.asarray(acoustic, jnp.float32)
-  statistical = jnp.asarray(statistical, jnp.float32)
-  gender = jnp.asarray(gender, jnp.float32)
-  num_classes = len(models.labels)
-  extractor = engine.models.Conv1DExtractor(models.config, num_classes)
-  classifier = engine.models.MLPClassifier(models.config, num_classes)
-  n = acoustic.shape[0]
-  rows = jnp.arange(-(-n // batch_size) * batch_size, dtype=jnp.int32)
-  rows = jnp.where(rows < n, rows, -1)
+    """Class probabilities ``float32 [M, N, C]`` of every saved model for rows ``[N, ...]``."""
+    acoustic = jnp.asarray(acoustic, jnp.float32)
+    statistical = jnp.asarray(statistical, jnp.float32)
+    gender = jnp.asarray(gender, jnp.float32)
+    num_classes = len(models.labels)
+    extractor = engine.models.Conv1DExtractor(models.config, num_classes)
+    classifier = engine.models.MLPClassifier(models.config, num_classes)
+    n = acoustic.shape[0]
+    rows = jnp.arange(-(-n // batch_size) * batch_size, dtype=jnp.int32)
+    rows = jnp.where(rows < n, rows, -1)
 
-  @jax.jit
-  def run(params, scalers):
-    def one(p, s_acoustic, s_fused):
-      deep = engine.deep_features(extractor, p["extractor"], s_acoustic, acoustic, rows,
-                                  batch_size)[:n]
-      fused = engine.fuse(deep, statistical, gender, models.config.fusion)
-      logits = classifier.apply(p["classifier"], train_step.standardize(fused, s_fused),
-                                train=False)
-      return jax.nn.softmax(logits, -1)
-    return jax.vmap(one)(params, scalers["acoustic"], scalers["fused"])
+    @jax.jit
+    def run(params, scalers):
+        def one(p, s_acoustic, s_fused):
+            deep = engine.deep_features(extractor, p["extractor"], s_acoustic, acoustic, rows,
+                                        batch_size)[:n]
+            fused = engine.fuse(deep, statistical, gender, models.config.fusion)
+            logits = classifier.apply(p["classifier"], train_step.standardize(fused, s_fused),
+                                      train=False)
+            return jax.nn.softmax(logits, -1)
+        return jax.vmap(one)(params, scalers["acoustic"], scalers["fused"])
 
-  return np.asarray(run(models.params, models.scalers))
+    return np.asarray(run(models.params, models.scalers))

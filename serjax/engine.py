@@ -23,166 +23,167 @@ from serjax.train_step import PhaseSpec, PhaseState, Scaler
 
 
 def _apply_with_dropout(module, pick_logits: bool):
-  def apply_fn(params, x, train, key):
-    rngs = {"dropout": key} if train else None
-    out = module.apply(params, x, train=train, rngs=rngs)
-    return out[0] if pick_logits else out
-  return apply_fn
+    def apply_fn(params, x, train, key):
+        rngs = {"dropout": key} if train else None
+        out = module.apply(params, x, train=train, rngs=rngs)
+        return out[0] if pick_logits else out
+    return apply_fn
 
 
 def phase_specs(model_config, train_config, num_classes: int):
-  """(extractor module, classifier module, spec of step 1, spec of step 2)."""
-  extractor = models.Conv1DExtractor(model_config, num_classes)
-  classifier = models.MLPClassifier(model_config, num_classes)
-  common = dict(
-      learning_rate=float(train_config.learning_rate),
-      plateau_factor=float(train_config.plateau_factor),
-      plateau_patience=int(train_config.plateau_patience),
-      min_lr=float(train_config.min_lr),
-      early_stop_patience=int(train_config.early_stop_patience),
-      unroll=int(train_config.scan_unroll),
-      eval_chunk=int(train_config.eval_batch_size))
-  spec1 = PhaseSpec("extractor", _apply_with_dropout(extractor, True), **common)
-  spec2 = PhaseSpec("classifier", _apply_with_dropout(classifier, False), **common)
-  return extractor, classifier, spec1, spec2
+    """(extractor module, classifier module, spec of step 1, spec of step 2)."""
+    extractor = models.Conv1DExtractor(model_config, num_classes)
+    classifier = models.MLPClassifier(model_config, num_classes)
+    common = dict(
+        learning_rate=float(train_config.learning_rate),
+        plateau_factor=float(train_config.plateau_factor),
+        plateau_patience=int(train_config.plateau_patience),
+        min_lr=float(train_config.min_lr),
+        early_stop_patience=int(train_config.early_stop_patience),
+        unroll=int(train_config.scan_unroll),
+        eval_chunk=int(train_config.eval_batch_size))
+    spec1 = PhaseSpec("extractor", _apply_with_dropout(extractor, True), **common)
+    spec2 = PhaseSpec("classifier", _apply_with_dropout(classifier, False), **common)
+    return extractor, classifier, spec1, spec2
 
 
 def fuse(deep: jax.Array, statistical: jax.Array, gender: jax.Array, fusion: str) -> jax.Array:
-  """Classifier input ``[N, 41]`` = [deep 32 | statistical 8 | gender 1] (or deep alone)."""
-  if fusion == "deep_only":
-    return deep
-  return jnp.concatenate([deep, statistical, gender[:, None]], axis=-1)
+    """Classifier input ``[N, 41]`` = [deep 32 | statistical 8 | gender 1] (or deep alone)."""
+    if fusion == "deep_only":
+        return deep
+    return jnp.concatenate([deep, statistical, gender[:, None]], axis=-1)
 
 
 def deep_features(extractor, params, scaler: Scaler, acoustic, rows, chunk: int):
-  """The frozen extractor's 32 deep units for ``rows [R]`` (R a multiple of chunk)."""
-  def one(idx):
-    x = train_step.standardize(acoustic[jnp.maximum(idx, 0)], scaler)
-    return extractor.apply(params, x, train=False)[1]
-  out = jax.lax.map(one, rows.reshape(-1, chunk))
-  return out.reshape(rows.shape[0], -1)
+    """The frozen extractor's 32 deep units for ``rows [R]`` (R a multiple of chunk)."""
+    def one(idx):
+        x = train_step.standardize(acoustic[jnp.maximum(idx, 0)], scaler)
+        return extractor.apply(params, x, train=False)[1]
+    out = jax.lax.map(one, rows.reshape(-1, chunk))
+    return out.reshape(rows.shape[0], -1)
 
 
 class GridProgram:
-  """Compiled functions for ``M`` models (padded to the mesh) over ``N`` rows."""
+    """Compiled functions for ``M`` models (padded to the mesh) over ``N`` rows."""
 
-  def __init__(self, model_config: ml_collections.ConfigDict,
-               train_config: ml_collections.ConfigDict, num_classes: int,
-               mesh: jax.sharding.Mesh):
-    self.model_config = model_config
-    self.train_config = train_config
-    self.num_classes = num_classes
-    self.mesh = mesh
-    self.extractor, self.classifier, self.spec1, self.spec2 = phase_specs(
-        model_config, train_config, num_classes)
-    per_model = sharding.per_model(mesh)
-    standardize = bool(train_config.standardize)
-    chunk = int(train_config.eval_batch_size)
-    fusion = model_config.fusion
+    def __init__(self, model_config: ml_collections.ConfigDict,
+                 train_config: ml_collections.ConfigDict, num_classes: int,
+                 mesh: jax.sharding.Mesh):
+        self.model_config = model_config
+        self.train_config = train_config
+        self.num_classes = num_classes
+        self.mesh = mesh
+        self.extractor, self.classifier, self.spec1, self.spec2 = phase_specs(
+            model_config, train_config, num_classes)
+        per_model = sharding.per_model(mesh)
+        standardize = bool(train_config.standardize)
+        chunk = int(train_config.eval_batch_size)
+        fusion = model_config.fusion
 
-    def init(seeds, acoustic, fused_example):
-      keys = jax.vmap(jax.random.key)(seeds)
-      x1 = jnp.zeros((1, acoustic.shape[1]), jnp.float32)
-      x2 = jnp.zeros_like(fused_example)
-      p1 = jax.vmap(lambda k: self.extractor.init(
-          {"params": jax.random.fold_in(k, 1)}, x1, train=False))(keys)
-      p2 = jax.vmap(lambda k: self.classifier.init(
-          {"params": jax.random.fold_in(k, 3)}, x2, train=False))(keys)
-      s1 = jax.vmap(functools.partial(train_step.init_phase_state, self.spec1))(p1)
-      s2 = jax.vmap(functools.partial(train_step.init_phase_state, self.spec2))(p2)
-      return s1, s2
+        def init(seeds, acoustic, fused_example):
+            keys = jax.vmap(jax.random.key)(seeds)
+            x1 = jnp.zeros((1, acoustic.shape[1]), jnp.float32)
+            x2 = jnp.zeros_like(fused_example)
+            p1 = jax.vmap(lambda k: self.extractor.init(
+                {"params": jax.random.fold_in(k, 1)}, x1, train=False))(keys)
+            p2 = jax.vmap(lambda k: self.classifier.init(
+                {"params": jax.random.fold_in(k, 3)}, x2, train=False))(keys)
+            s1 = jax.vmap(functools.partial(train_step.init_phase_state, self.spec1))(p1)
+            s2 = jax.vmap(functools.partial(train_step.init_phase_state, self.spec2))(p2)
+            return s1, s2
 
-    def scaler1(acoustic, train_rows):
-      return jax.vmap(train_step.fit_scaler, in_axes=(None, 0, None))(
-          acoustic, train_rows, standardize)
+        def scaler1(acoustic, train_rows):
+            return jax.vmap(train_step.fit_scaler, in_axes=(None, 0, None))(
+                acoustic, train_rows, standardize)
 
-    def fused_inputs(state1, scaler, data, all_rows, train_rows):
-      def one(params, sc, rows):
-        deep = deep_features(self.extractor, params, sc, data["acoustic"], all_rows, chunk)
-        fused = fuse(deep[:data["label"].shape[0]], data["statistical"], data["gender"], fusion)
-        return fused, train_step.fit_scaler(fused, rows, standardize)
-      return jax.vmap(one)(state1.best_params, scaler, train_rows)
+        def fused_inputs(state1, scaler, data, all_rows, train_rows):
+            def one(params, sc, rows):
+                deep = deep_features(self.extractor, params, sc, data["acoustic"], all_rows,
+                                     chunk)[:data["label"].shape[0]]
+                fused = fuse(deep, data["statistical"], data["gender"], fusion)
+                return fused, train_step.fit_scaler(fused, rows, standardize)
+            return jax.vmap(one)(state1.best_params, scaler, train_rows)
 
-    def epoch(spec, inputs_axis):
-      return jax.vmap(functools.partial(train_step.train_epoch, spec),
-                      in_axes=(0, 0, inputs_axis, None, 0, 0, 0, None))
+        def epoch(spec, inputs_axis):
+            return jax.vmap(functools.partial(train_step.train_epoch, spec),
+                            in_axes=(0, 0, inputs_axis, None, 0, 0, 0, None))
 
-    def seed_keys(seeds, stream):
-      return jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), stream))(seeds)
+        def seed_keys(seeds, stream):
+            return jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), stream))(seeds)
 
-    def epoch1(state, scaler, acoustic, labels, batches, val_rows, seeds, epoch_index):
-      return epoch(self.spec1, None)(state, scaler, acoustic, labels, batches, val_rows,
-                                     seed_keys(seeds, 2), epoch_index)
+        def epoch1(state, scaler, acoustic, labels, batches, val_rows, seeds, epoch_index):
+            return epoch(self.spec1, None)(state, scaler, acoustic, labels, batches, val_rows,
+                                           seed_keys(seeds, 2), epoch_index)
 
-    def epoch2(state, scaler, fused, labels, batches, val_rows, seeds, epoch_index):
-      return epoch(self.spec2, 0)(state, scaler, fused, labels, batches, val_rows,
-                                  seed_keys(seeds, 4), epoch_index)
+        def epoch2(state, scaler, fused, labels, batches, val_rows, seeds, epoch_index):
+            return epoch(self.spec2, 0)(state, scaler, fused, labels, batches, val_rows,
+                                        seed_keys(seeds, 4), epoch_index)
 
-    def test(state2, scaler, fused, labels, test_rows):
-      def one(params, sc, inputs, rows):
-        logits = train_step.predict_logits(self.spec2, params, sc, inputs, rows)
-        return logits, metrics.confusion_counts(logits, labels, rows, num_classes)
-      return jax.vmap(one)(state2.best_params, scaler, fused, test_rows)
+        def test(state2, scaler, fused, labels, test_rows):
+            def one(params, sc, inputs, rows):
+                logits = train_step.predict_logits(self.spec2, params, sc, inputs, rows)
+                return logits, metrics.confusion_counts(logits, labels, rows, num_classes)
+            return jax.vmap(one)(state2.best_params, scaler, fused, test_rows)
 
-    self._init = jax.jit(init, out_shardings=per_model)
-    self._scaler1 = jax.jit(scaler1, out_shardings=per_model)
-    self._fused = jax.jit(fused_inputs, out_shardings=per_model)
-    self._epoch1 = jax.jit(epoch1, out_shardings=per_model, donate_argnums=0)
-    self._epoch2 = jax.jit(epoch2, out_shardings=per_model, donate_argnums=0)
-    self._test = jax.jit(test, out_shardings=per_model)
-    self._executables: dict = {}
-    # Functions that run once per grid (init, scalers, fused features, test) compile at XLA's
-    # backend optimisation level 0: 5-8x faster to compile, and they are a tiny share of the
-    # run. The epochs use train.xla_opt_level (-1 = XLA's default).
-    self.epoch_opt_level = int(train_config.xla_opt_level)
-    self.reset_timing()
+        self._init = jax.jit(init, out_shardings=per_model)
+        self._scaler1 = jax.jit(scaler1, out_shardings=per_model)
+        self._fused = jax.jit(fused_inputs, out_shardings=per_model)
+        self._epoch1 = jax.jit(epoch1, out_shardings=per_model, donate_argnums=0)
+        self._epoch2 = jax.jit(epoch2, out_shardings=per_model, donate_argnums=0)
+        self._test = jax.jit(test, out_shardings=per_model)
+        self._executables: dict = {}
+        # Functions that run once per grid (init, scalers, fused features, test) compile at XLA's
+        # backend optimisation level 0: 5-8x faster to compile, and they are a tiny share of the
+        # run. The epochs use train.xla_opt_level (-1 = XLA's default).
+        self.epoch_opt_level = int(train_config.xla_opt_level)
+        self.reset_timing()
 
-  def _compiled(self, name: str, fn, *args):
-    """AOT-compiles ``fn`` for these argument shapes on first use (timed), then reuses it."""
-    leaves, treedef = jax.tree.flatten(args)
-    signature = (name, treedef, tuple(
-        (np.shape(a), getattr(a, "dtype", None) or np.result_type(a),
-         getattr(a, "sharding", None)) for a in leaves))
-    if signature not in self._executables:
-      start = time.perf_counter()
-      level = self.epoch_opt_level if name.startswith("epoch") else 0
-      options = {} if level < 0 else {"xla_backend_optimization_level": level}
-      self._executables[signature] = fn.lower(*args).compile(compiler_options=options)
-      self.compile_times[name] = time.perf_counter() - start
-      self.compile_s += self.compile_times[name]
-    self.compiled[name] = self._executables[signature]
-    return self.compiled[name]
+    def _compiled(self, name: str, fn, *args):
+        """AOT-compiles ``fn`` for these argument shapes on first use (timed), then reuses it."""
+        leaves, treedef = jax.tree.flatten(args)
+        signature = (name, treedef, tuple(
+            (np.shape(a), getattr(a, "dtype", None) or np.result_type(a),
+             getattr(a, "sharding", None)) for a in leaves))
+        if signature not in self._executables:
+            start = time.perf_counter()
+            level = self.epoch_opt_level if name.startswith("epoch") else 0
+            options = {} if level < 0 else {"xla_backend_optimization_level": level}
+            self._executables[signature] = fn.lower(*args).compile(compiler_options=options)
+            self.compile_times[name] = time.perf_counter() - start
+            self.compile_s += self.compile_times[name]
+        self.compiled[name] = self._executables[signature]
+        return self.compiled[name]
 
-  def reset_timing(self) -> None:
-    self.compiled, self.compile_times, self.compile_s = {}, {}, 0.0
+    def reset_timing(self) -> None:
+        self.compiled, self.compile_times, self.compile_s = {}, {}, 0.0
 
-  def init(self, seeds, acoustic, fused_width: int) -> tuple[PhaseState, PhaseState]:
-    """Vmapped init of both phases from each model's seed: (state1, state2)."""
-    args = (seeds, acoustic, jnp.zeros((1, fused_width), jnp.float32))
-    return self._compiled("init", self._init, *args)(*args)
+    def init(self, seeds, acoustic, fused_width: int) -> tuple[PhaseState, PhaseState]:
+        """Vmapped init of both phases from each model's seed: (state1, state2)."""
+        args = (seeds, acoustic, jnp.zeros((1, fused_width), jnp.float32))
+        return self._compiled("init", self._init, *args)(*args)
 
-  def scaler1(self, acoustic, train_rows) -> Scaler:
-    return self._compiled("scaler1", self._scaler1, acoustic, train_rows)(acoustic, train_rows)
+    def scaler1(self, acoustic, train_rows) -> Scaler:
+        return self._compiled("scaler1", self._scaler1, acoustic, train_rows)(acoustic, train_rows)
 
-  def fused_inputs(self, state1: PhaseState, scaler, data, all_rows, train_rows):
-    args = (state1, scaler, data, all_rows, train_rows)
-    return self._compiled("fused", self._fused, *args)(*args)
+    def fused_inputs(self, state1: PhaseState, scaler, data, all_rows, train_rows):
+        args = (state1, scaler, data, all_rows, train_rows)
+        return self._compiled("fused", self._fused, *args)(*args)
 
-  def epoch1(self, *args):
-    return self._compiled("epoch1", self._epoch1, *args)(*args)
+    def epoch1(self, *args):
+        return self._compiled("epoch1", self._epoch1, *args)(*args)
 
-  def epoch2(self, *args):
-    return self._compiled("epoch2", self._epoch2, *args)(*args)
+    def epoch2(self, *args):
+        return self._compiled("epoch2", self._epoch2, *args)(*args)
 
-  def test(self, *args):
-    return self._compiled("test", self._test, *args)(*args)
+    def test(self, *args):
+        return self._compiled("test", self._test, *args)(*args)
 
-  def flops(self, name: str) -> float:
-    """XLA's FLOP estimate of one call of a compiled function (0 if unknown)."""
-    analysis = self.compiled[name].cost_analysis()
-    if isinstance(analysis, (list, tuple)):
-      analysis = analysis[0] if analysis else {}
-    return float((analysis or {}).get("flops", 0.0))
+    def flops(self, name: str) -> float:
+        """XLA's FLOP estimate of one call of a compiled function (0 if unknown)."""
+        analysis = self.compiled[name].cost_analysis()
+        if isinstance(analysis, (list, tuple)):
+            analysis = analysis[0] if analysis else {}
+        return float((analysis or {}).get("flops", 0.0))
 
 
 _PROGRAMS: dict = {}
@@ -190,17 +191,17 @@ RUNTIME_FIELDS = ("epochs", "checkpoint_every")  # train fields that do not chan
 
 
 def get_program(model_config, train_config, num_classes: int, mesh) -> GridProgram:
-  """A cached ``GridProgram``, so grids of the same shape in one process compile once."""
-  compiled_fields = {k: v for k, v in train_config.items() if k not in RUNTIME_FIELDS}
-  key = (model_config.to_json(sort_keys=True), repr(sorted(compiled_fields.items())),
-         num_classes, tuple(d.id for d in mesh.devices.flat))
-  if key not in _PROGRAMS:
-    _PROGRAMS[key] = GridProgram(model_config, train_config, num_classes, mesh)
-  program = _PROGRAMS[key]
-  program.reset_timing()
-  return program
+    """A cached ``GridProgram``, so grids of the same shape in one process compile once."""
+    compiled_fields = {k: v for k, v in train_config.items() if k not in RUNTIME_FIELDS}
+    key = (model_config.to_json(sort_keys=True), repr(sorted(compiled_fields.items())),
+           num_classes, tuple(d.id for d in mesh.devices.flat))
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = GridProgram(model_config, train_config, num_classes, mesh)
+    program = _PROGRAMS[key]
+    program.reset_timing()
+    return program
 
 
 def to_host(tree, num_models: int):
-  """Device pytree with a padded model axis → NumPy pytree of the first ``num_models``."""
-  return jax.tree.map(lambda a: np.asarray(a)[:num_models], jax.device_get(tree))
+    """Device pytree with a padded model axis → NumPy pytree of the first ``num_models``."""
+    return jax.tree.map(lambda a: np.asarray(a)[:num_models], jax.device_get(tree))

@@ -127,3 +127,111 @@ def describe_features(feature_set) -> str:
     return (f"FeatureSet {feature_set.directory}: {rows} rows ({rows - augmented} original, "
             f"{augmented} augmented), acoustic {tuple(feature_set.acoustic.shape[1:])}, "
             f"statistical {tuple(feature_set.statistical.shape[1:])}, {skipped} skipped")
+
+
+# ------------------------------------------------------------------------------- training ---
+
+@dataclasses.dataclass
+class GridInputs:
+    """What the engine trains on: arrays over FeatureSet rows plus the role matrix."""
+
+    data: dict            # acoustic [N, F], statistical [N, S], gender [N], label [N] (0..C-1)
+    roles: np.ndarray     # int8 [M, N]
+    splits: list          # serjax.folds.Split per model (fold, seed, actors of each role)
+    labels: tuple         # class names, index = class id
+    files: np.ndarray     # str [N] "corpus/path" of each row's source file
+    actors: np.ndarray    # str [N]
+
+
+def grid_inputs(config: ml_collections.ConfigDict, feature_set) -> GridInputs:
+    """Maps labels to 0..C-1, builds every model's split and the (leak-checked) role matrix.
+
+    Rows whose emotion is not in ``config.labels`` (e.g. calm/surprise for the Superset) are
+    UNUSED for every model.
+    """
+    from serjax import folds
+
+    labels = tuple(config.labels)
+    names = np.asarray(corpora.LABELS)[np.asarray(feature_set.label, dtype=np.int64)]
+    keep = np.isin(names, labels)
+    class_of = {name: i for i, name in enumerate(labels)}
+    y = np.array([class_of.get(n, 0) for n in names], dtype=np.int32)
+    actor = np.asarray(feature_set.actor)
+    augmented = np.asarray(feature_set.augmented, dtype=bool)
+    files = np.char.add(np.char.add(np.asarray(feature_set.corpus), "/"),
+                        np.asarray(feature_set.path))
+    actors = sorted(set(actor[keep]))
+    rows = {"source": files[keep], "label": y[keep], "actor": actor[keep],
+            "augmented": augmented[keep]}
+    splits = folds.from_config(config.folds, actors, seeds=seed_values(config), rows=rows)
+    roles = np.zeros((len(splits), len(y)), np.int8)
+    roles[:, keep] = folds.role_matrix(actor[keep], augmented[keep], splits,
+                                       row_source=files[keep])
+    data = {"acoustic": np.asarray(feature_set.acoustic, np.float32),
+            "statistical": np.asarray(feature_set.statistical, np.float32),
+            "gender": np.asarray(feature_set.gender, np.int32), "label": y}
+    return GridInputs(data, roles, splits, labels, files, actor)
+
+
+def versions() -> dict:
+    """Package versions and devices, for ``versions.json``."""
+    import importlib.metadata
+    import platform
+
+    import jax
+
+    packages = ("serjax", "jax", "jaxlib", "flax", "optax", "numpy", "scipy", "librosa",
+                "orbax-checkpoint", "tensorflow-datasets", "ml_collections", "soundfile")
+    found = {}
+    for name in packages:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "packages": found, "backend": jax.default_backend(),
+            "devices": [str(d) for d in jax.devices()]}
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    tmp.replace(path)
+
+
+def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
+           progress: bool = True) -> dict:
+    """The whole experiment; writes the workdir (see ``serjax.report``) and returns metrics.
+
+    Rerunning with the same config and workdir resumes: features come from the cache and
+    training continues from its last per-epoch checkpoint.
+    """
+    from serjax import config as config_lib
+    from serjax import report, train
+
+    validate(config)
+    if config.features.acoustic != "summary":
+        raise ExperimentError(f"features.acoustic={config.features.acoustic!r}: the Conv1D "
+                              "extractor reads the 162-d 'summary' vector")
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(config_lib.to_json(config))
+    _write_json(workdir / "versions.json", versions())
+
+    start = time.perf_counter()
+    feature_set = prepare_features(config, progress)
+    features_s = time.perf_counter() - start
+    if progress:
+        print(describe_features(feature_set))
+    grid = grid_inputs(config, feature_set)
+    result = train.train_grid(grid.data, grid.roles, [s.seed for s in grid.splits],
+                              config.model, config.train, labels=grid.labels,
+                              workdir=workdir, progress=progress)
+    summary = report.write_report(workdir, result, folds=[s.fold for s in grid.splits],
+                                  labels=list(grid.labels), true=grid.data["label"],
+                                  files=grid.files, actors=grid.actors, features_s=features_s)
+    if progress:
+        report.print_table(summary)
+        print(f"outputs in {workdir}/ (metrics.json, report.md, confusion.png, "
+              "learning_curves.png, predictions.csv, models/)")
+    return summary

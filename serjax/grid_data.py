@@ -16,119 +16,119 @@ DATA_KEYS = ("acoustic", "statistical", "gender", "label")
 
 
 def check_grid_inputs(data: dict, roles, seeds, num_classes: int | None = None):
-  """Validates the engine's inputs and returns them as NumPy arrays.
+    """Validates the engine's inputs and returns them as NumPy arrays.
 
-  Returns ``(data, roles int8 [M, N], seeds int64 [M], num_classes)``; raises ValueError
-  naming the offending input and the fix.
-  """
-  missing = [k for k in DATA_KEYS if k not in data]
-  if missing:
-    raise ValueError(f"train_grid: data is missing {missing}; pass a dict with {DATA_KEYS}")
-  acoustic = np.asarray(data["acoustic"], np.float32)
-  statistical = np.asarray(data["statistical"], np.float32)
-  gender = np.asarray(data["gender"]).astype(np.float32)
-  label = np.asarray(data["label"])
-  n = acoustic.shape[0]
-  if acoustic.ndim != 2:
-    raise ValueError(f"data['acoustic'] must be float32 [N, F]; got shape {acoustic.shape}")
-  if statistical.ndim != 2 or statistical.shape[0] != n:
-    raise ValueError(f"data['statistical'] must be [N={n}, S]; got {statistical.shape}")
-  if gender.shape != (n,) or label.shape != (n,):
-    raise ValueError(f"data['gender'] and data['label'] must be [N={n}]; "
-                     f"got {gender.shape} and {label.shape}")
-  if not np.issubdtype(label.dtype, np.integer) or label.min(initial=0) < 0:
-    raise ValueError("data['label'] must hold class indices 0..C-1 (remap labels first)")
-  if num_classes is None:
-    num_classes = int(label.max()) + 1
-  if label.max(initial=0) >= num_classes:
-    raise ValueError(f"data['label'] has index {label.max()} but num_classes={num_classes}")
-  for name, x in (("acoustic", acoustic), ("statistical", statistical)):
-    if not np.isfinite(x).all():
-      raise ValueError(f"data[{name!r}] holds NaN/inf in rows "
-                       f"{np.flatnonzero(~np.isfinite(x).all(1))[:5].tolist()}; fix the features")
-  roles = np.asarray(roles)
-  if roles.ndim != 2 or roles.shape[1] != n:
-    raise ValueError(f"roles must be int8 [M, N={n}]; got shape {roles.shape}")
-  if not np.isin(roles, (UNUSED, TRAIN, VAL, TEST)).all():
-    raise ValueError("roles may only hold UNUSED=0, TRAIN=1, VAL=2, TEST=3")
-  empty = np.flatnonzero((roles == TRAIN).sum(1) == 0)
-  if empty.size:
-    raise ValueError(f"models {empty.tolist()} have an empty TRAIN set; check the fold "
-                     "assignment (every model needs at least one TRAIN row)")
-  seeds = np.asarray(seeds).astype(np.int64).reshape(-1)
-  if seeds.shape != (roles.shape[0],):
-    raise ValueError(f"seeds must have one entry per model (M={roles.shape[0]}); "
-                     f"got {seeds.shape}")
-  if (seeds < 0).any():
-    raise ValueError("seeds must be non-negative integers")
-  clean = dict(acoustic=acoustic, statistical=statistical, gender=gender,
-               label=label.astype(np.int32))
-  return clean, roles.astype(np.int8), seeds, int(num_classes)
+    Returns ``(data, roles int8 [M, N], seeds int64 [M], num_classes)``; raises ValueError
+    naming the offending input and the fix.
+    """
+    missing = [k for k in DATA_KEYS if k not in data]
+    if missing:
+        raise ValueError(f"train_grid: data is missing {missing}; pass a dict with {DATA_KEYS}")
+    acoustic = np.asarray(data["acoustic"], np.float32)
+    statistical = np.asarray(data["statistical"], np.float32)
+    gender = np.asarray(data["gender"]).astype(np.float32)
+    label = np.asarray(data["label"])
+    n = acoustic.shape[0]
+    if acoustic.ndim != 2:
+        raise ValueError(f"data['acoustic'] must be float32 [N, F]; got shape {acoustic.shape}")
+    if statistical.ndim != 2 or statistical.shape[0] != n:
+        raise ValueError(f"data['statistical'] must be [N={n}, S]; got {statistical.shape}")
+    if gender.shape != (n,) or label.shape != (n,):
+        raise ValueError(f"data['gender'] and data['label'] must be [N={n}]; "
+                         f"got {gender.shape} and {label.shape}")
+    if not np.issubdtype(label.dtype, np.integer) or label.min(initial=0) < 0:
+        raise ValueError("data['label'] must hold class indices 0..C-1 (remap labels first)")
+    if num_classes is None:
+        num_classes = int(label.max()) + 1
+    if label.max(initial=0) >= num_classes:
+        raise ValueError(f"data['label'] has index {label.max()} but num_classes={num_classes}")
+    for name, x in (("acoustic", acoustic), ("statistical", statistical)):
+        if not np.isfinite(x).all():
+            bad = np.flatnonzero(~np.isfinite(x).all(1))[:5].tolist()
+            raise ValueError(f"data[{name!r}] holds NaN/inf in rows {bad}; fix the features")
+    roles = np.asarray(roles)
+    if roles.ndim != 2 or roles.shape[1] != n:
+        raise ValueError(f"roles must be int8 [M, N={n}]; got shape {roles.shape}")
+    if not np.isin(roles, (UNUSED, TRAIN, VAL, TEST)).all():
+        raise ValueError("roles may only hold UNUSED=0, TRAIN=1, VAL=2, TEST=3")
+    empty = np.flatnonzero((roles == TRAIN).sum(1) == 0)
+    if empty.size:
+        raise ValueError(f"models {empty.tolist()} have an empty TRAIN set; check the fold "
+                         "assignment (every model needs at least one TRAIN row)")
+    seeds = np.asarray(seeds).astype(np.int64).reshape(-1)
+    if seeds.shape != (roles.shape[0],):
+        raise ValueError(f"seeds must have one entry per model (M={roles.shape[0]}); "
+                         f"got {seeds.shape}")
+    if (seeds < 0).any():
+        raise ValueError("seeds must be non-negative integers")
+    clean = dict(acoustic=acoustic, statistical=statistical, gender=gender,
+                 label=label.astype(np.int32))
+    return clean, roles.astype(np.int8), seeds, int(num_classes)
 
 
 def role_rows(roles: np.ndarray, code: int, multiple: int = 1) -> np.ndarray:
-  """Row indices of ``code`` per model: ``int32 [M, R]`` padded with -1, in row order.
+    """Row indices of ``code`` per model: ``int32 [M, R]`` padded with -1, in row order.
 
-  ``R`` is the largest count rounded up to ``multiple`` (at least ``multiple``).
-  """
-  rows = [np.flatnonzero(r == code) for r in roles]
-  width = max(max(len(r) for r in rows), 1)
-  width = -(-width // multiple) * multiple
-  out = np.full((len(rows), width), -1, np.int32)
-  for m, r in enumerate(rows):
-    out[m, :len(r)] = r
-  return out
+    ``R`` is the largest count rounded up to ``multiple`` (at least ``multiple``).
+    """
+    rows = [np.flatnonzero(r == code) for r in roles]
+    width = max(max(len(r) for r in rows), 1)
+    width = -(-width // multiple) * multiple
+    out = np.full((len(rows), width), -1, np.int32)
+    for m, r in enumerate(rows):
+        out[m, :len(r)] = r
+    return out
 
 
 def steps_per_epoch(roles: np.ndarray, batch_size: int) -> int:
-  """Batches per epoch of the largest TRAIN set (smaller folds get all-padding batches)."""
-  return -(-int((roles == TRAIN).sum(1).max()) // batch_size)
+    """Batches per epoch of the largest TRAIN set (smaller folds get all-padding batches)."""
+    return -(-int((roles == TRAIN).sum(1).max()) // batch_size)
 
 
 def epoch_batches(train_rows: np.ndarray, seeds: np.ndarray, phase: int, epoch: int,
                   batch_size: int, steps: int) -> np.ndarray:
-  """This epoch's shuffled batches: ``int32 [M, steps, batch_size]``, -1 = padding.
+    """This epoch's shuffled batches: ``int32 [M, steps, batch_size]``, -1 = padding.
 
-  Model ``m`` permutes its own TRAIN rows with ``default_rng([seed_m, phase, epoch])``.
-  """
-  out = np.full((len(seeds), steps * batch_size), -1, np.int32)
-  for m, (rows, seed) in enumerate(zip(train_rows, seeds)):
-    rows = rows[rows >= 0]
-    order = np.random.default_rng([int(seed), phase, epoch]).permutation(len(rows))
-    out[m, :len(rows)] = rows[order]
-  return out.reshape(len(seeds), steps, batch_size)
+    Model ``m`` permutes its own TRAIN rows with ``default_rng([seed_m, phase, epoch])``.
+    """
+    out = np.full((len(seeds), steps * batch_size), -1, np.int32)
+    for m, (rows, seed) in enumerate(zip(train_rows, seeds)):
+        rows = rows[rows >= 0]
+        order = np.random.default_rng([int(seed), phase, epoch]).permutation(len(rows))
+        out[m, :len(rows)] = rows[order]
+    return out.reshape(len(seeds), steps, batch_size)
 
 
 def synthetic_arrays(num_rows: int, num_features: int = 162, num_classes: int = 8,
                      num_actors: int = 24, separation: float = 1.0, seed: int = 0) -> dict:
-  """Random engine inputs shaped like RAVDESS features (for tests and benchmarks).
+    """Random engine inputs shaped like RAVDESS features (for tests and benchmarks).
 
-  Class-dependent Gaussian acoustic features (class means ``separation`` apart in units of
-  the noise), 8 statistical features, gender = actor parity, ``actor`` ids 0..A-1.
-  """
-  rng = np.random.default_rng(seed)
-  label = rng.integers(0, num_classes, num_rows).astype(np.int32)
-  actor = rng.integers(0, num_actors, num_rows)
-  centers = rng.normal(size=(num_classes, num_features)) * separation
-  acoustic = centers[label] + rng.normal(size=(num_rows, num_features))
-  statistical = rng.normal(size=(num_rows, 8)) + 0.5 * separation * label[:, None] / num_classes
-  return {"acoustic": acoustic.astype(np.float32), "statistical": statistical.astype(np.float32),
-          "gender": (actor % 2).astype(np.int8), "label": label, "actor": actor}
+    Class-dependent Gaussian acoustic features (class means ``separation`` apart in units of
+    the noise), 8 statistical features, gender = actor parity, ``actor`` ids 0..A-1.
+    """
+    rng = np.random.default_rng(seed)
+    label = rng.integers(0, num_classes, num_rows).astype(np.int32)
+    actor = rng.integers(0, num_actors, num_rows)
+    centers = rng.normal(size=(num_classes, num_features)) * separation
+    acoustic = centers[label] + rng.normal(size=(num_rows, num_features))
+    statistical = rng.normal(size=(num_rows, 8)) + 0.5 * separation * label[:, None] / num_classes
+    return {"acoustic": acoustic.astype(np.float32), "statistical": statistical.astype(np.float32),
+            "gender": (actor % 2).astype(np.int8), "label": label, "actor": actor}
 
 
 def actor_fold_roles(actor: np.ndarray, num_folds: int, num_seeds: int = 1):
-  """A simple speaker-independent grid for tests and benchmarks (``serjax.folds`` is the
-  real one): actors split round-robin into folds; fold f tests on fold f, validates on fold
-  f+1 and trains on the rest. Returns ``(roles int8 [F*S, N], folds [F*S], seeds [F*S])``.
-  """
-  actor_fold = np.unique(actor, return_inverse=True)[1] % num_folds
-  roles, folds, seeds = [], [], []
-  for seed in range(num_seeds):
-    for fold in range(num_folds):
-      r = np.full(actor.shape, TRAIN, np.int8)
-      r[actor_fold == (fold + 1) % num_folds] = VAL
-      r[actor_fold == fold] = TEST
-      roles.append(r)
-      folds.append(fold)
-      seeds.append(seed)
-  return np.stack(roles), np.asarray(folds), np.asarray(seeds)
+    """A simple speaker-independent grid for tests and benchmarks (``serjax.folds`` is the
+    real one): actors split round-robin into folds; fold f tests on fold f, validates on fold
+    f+1 and trains on the rest. Returns ``(roles int8 [F*S, N], folds [F*S], seeds [F*S])``.
+    """
+    actor_fold = np.unique(actor, return_inverse=True)[1] % num_folds
+    roles, folds, seeds = [], [], []
+    for seed in range(num_seeds):
+        for fold in range(num_folds):
+            r = np.full(actor.shape, TRAIN, np.int8)
+            r[actor_fold == (fold + 1) % num_folds] = VAL
+            r[actor_fold == fold] = TEST
+            roles.append(r)
+            folds.append(fold)
+            seeds.append(seed)
+    return np.stack(roles), np.asarray(folds), np.asarray(seeds)

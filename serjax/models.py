@@ -33,148 +33,148 @@ POOL_IMPLS = ("slices", "flax")
 
 
 def default_model_config() -> ml_collections.ConfigDict:
-  """Architecture defaults: two stacked Conv1D blocks (the paper's text), 32 deep units,
-  MLP Dense(12) → Dense(C) (the authors' code)."""
-  c = ml_collections.ConfigDict()
-  c.conv_features = (32, 64)  # one entry per conv block (paper: two stacked Conv1D layers)
-  c.kernel_sizes = (5, 5)
-  c.pool_size = 5
-  c.pool_stride = 2
-  c.dropout = 0.2  # after each pooling and after the deep layer
-  c.deep_width = 32
-  c.mlp_hidden = (12,)
-  c.mlp_dropout = 0.0
-  c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features
-  c.conv_impl = "im2col"
-  c.pool_impl = "slices"
-  return c
+    """Architecture defaults: two stacked Conv1D blocks (the paper's text), 32 deep units,
+    MLP Dense(12) → Dense(C) (the authors' code)."""
+    c = ml_collections.ConfigDict()
+    c.conv_features = (32, 64)  # one entry per conv block (paper: two stacked Conv1D layers)
+    c.kernel_sizes = (5, 5)
+    c.pool_size = 5
+    c.pool_stride = 2
+    c.dropout = 0.2  # after each pooling and after the deep layer
+    c.deep_width = 32
+    c.mlp_hidden = (12,)
+    c.mlp_dropout = 0.0
+    c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features
+    c.conv_impl = "im2col"
+    c.pool_impl = "slices"
+    return c
 
 
 def authors_model_config() -> ml_collections.ConfigDict:
-  """The authors' published extractor: one Conv1D(256, k=5) + MaxPool(5, s2) + Dense(32)."""
-  c = default_model_config()
-  c.conv_features = (256,)
-  c.kernel_sizes = (5,)
-  return c
+    """The authors' published extractor: one Conv1D(256, k=5) + MaxPool(5, s2) + Dense(32)."""
+    c = default_model_config()
+    c.conv_features = (256,)
+    c.kernel_sizes = (5,)
+    return c
 
 
 def check_model_config(c: ml_collections.ConfigDict) -> None:
-  """Raises ValueError naming the bad field of a model config."""
-  if len(c.conv_features) == 0 or len(c.conv_features) != len(c.kernel_sizes):
-    raise ValueError(
-        f"model.conv_features {tuple(c.conv_features)} and model.kernel_sizes "
-        f"{tuple(c.kernel_sizes)} must be non-empty and of equal length (one per conv block)")
-  if min(c.conv_features) < 1 or min(c.kernel_sizes) < 1:
-    raise ValueError("model.conv_features and model.kernel_sizes must be positive")
-  if c.pool_size < 1 or c.pool_stride < 1 or c.deep_width < 1:
-    raise ValueError("model.pool_size, model.pool_stride and model.deep_width must be >= 1")
-  if not 0.0 <= c.dropout < 1.0 or not 0.0 <= c.mlp_dropout < 1.0:
-    raise ValueError("model.dropout and model.mlp_dropout must lie in [0, 1)")
-  if c.fusion not in FUSION_MODES:
-    raise ValueError(f"model.fusion={c.fusion!r}; choose one of {FUSION_MODES}")
-  if c.conv_impl not in CONV_IMPLS:
-    raise ValueError(f"model.conv_impl={c.conv_impl!r}; choose one of {CONV_IMPLS}")
-  if c.pool_impl not in POOL_IMPLS:
-    raise ValueError(f"model.pool_impl={c.pool_impl!r}; choose one of {POOL_IMPLS}")
+    """Raises ValueError naming the bad field of a model config."""
+    if len(c.conv_features) == 0 or len(c.conv_features) != len(c.kernel_sizes):
+        raise ValueError(
+            f"model.conv_features {tuple(c.conv_features)} and model.kernel_sizes "
+            f"{tuple(c.kernel_sizes)} must be non-empty and of equal length (one per conv block)")
+    if min(c.conv_features) < 1 or min(c.kernel_sizes) < 1:
+        raise ValueError("model.conv_features and model.kernel_sizes must be positive")
+    if c.pool_size < 1 or c.pool_stride < 1 or c.deep_width < 1:
+        raise ValueError("model.pool_size, model.pool_stride and model.deep_width must be >= 1")
+    if not 0.0 <= c.dropout < 1.0 or not 0.0 <= c.mlp_dropout < 1.0:
+        raise ValueError("model.dropout and model.mlp_dropout must lie in [0, 1)")
+    if c.fusion not in FUSION_MODES:
+        raise ValueError(f"model.fusion={c.fusion!r}; choose one of {FUSION_MODES}")
+    if c.conv_impl not in CONV_IMPLS:
+        raise ValueError(f"model.conv_impl={c.conv_impl!r}; choose one of {CONV_IMPLS}")
+    if c.pool_impl not in POOL_IMPLS:
+        raise ValueError(f"model.pool_impl={c.pool_impl!r}; choose one of {POOL_IMPLS}")
 
 
 def same_padding(length: int, size: int, stride: int) -> tuple[int, int]:
-  """(left, right) padding of XLA's 'SAME' rule: output length ceil(length / stride)."""
-  out = -(-length // stride)
-  total = max((out - 1) * stride + size - length, 0)
-  return total // 2, total - total // 2
+    """(left, right) padding of XLA's 'SAME' rule: output length ceil(length / stride)."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + size - length, 0)
+    return total // 2, total - total // 2
 
 
 def max_pool_slices(x: jax.Array, size: int, stride: int) -> jax.Array:
-  """'SAME' max-pool over axis -2 of ``x [..., L, C]`` as a max of strided slices."""
-  length = x.shape[-2]
-  left, right = same_padding(length, size, stride)
-  pad = [(0, 0)] * (x.ndim - 2) + [(left, right), (0, 0)]
-  xp = jnp.pad(x, pad, constant_values=-jnp.inf)
-  out_len = -(-length // stride)
-  span = (out_len - 1) * stride + 1
-  views = [jax.lax.slice_in_dim(xp, i, i + span, stride, axis=x.ndim - 2) for i in range(size)]
-  out = views[0]
-  for v in views[1:]:
-    out = jnp.maximum(out, v)
-  return out
+    """'SAME' max-pool over axis -2 of ``x [..., L, C]`` as a max of strided slices."""
+    length = x.shape[-2]
+    left, right = same_padding(length, size, stride)
+    pad = [(0, 0)] * (x.ndim - 2) + [(left, right), (0, 0)]
+    xp = jnp.pad(x, pad, constant_values=-jnp.inf)
+    out_len = -(-length // stride)
+    span = (out_len - 1) * stride + 1
+    views = [jax.lax.slice_in_dim(xp, i, i + span, stride, axis=x.ndim - 2) for i in range(size)]
+    out = views[0]
+    for v in views[1:]:
+        out = jnp.maximum(out, v)
+    return out
 
 
 class Conv1D(nn.Module):
-  """'SAME' 1-D convolution, stride 1: ``[B, L, c_in] -> [B, L, features]``."""
-  features: int
-  kernel_size: int
-  impl: str = "im2col"
+    """'SAME' 1-D convolution, stride 1: ``[B, L, c_in] -> [B, L, features]``."""
+    features: int
+    kernel_size: int
+    impl: str = "im2col"
 
-  @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
-    c_in = x.shape[-1]
-    k = self.kernel_size
-    kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, c_in, self.features))
-    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
-    left, right = same_padding(x.shape[-2], k, 1)
-    if self.impl == "lax":
-      y = jax.lax.conv_general_dilated(
-          x, kernel, window_strides=(1,), padding=[(left, right)],
-          dimension_numbers=("NWC", "WIO", "NWC"))
-      return y + bias
-    xp = jnp.pad(x, [(0, 0), (left, right), (0, 0)])
-    length = x.shape[-2]
-    patches = jnp.concatenate([xp[:, i:i + length, :] for i in range(k)], axis=-1)
-    return patches @ kernel.reshape(k * c_in, self.features) + bias
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        c_in = x.shape[-1]
+        k = self.kernel_size
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, c_in, self.features))
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
+        left, right = same_padding(x.shape[-2], k, 1)
+        if self.impl == "lax":
+            y = jax.lax.conv_general_dilated(
+                x, kernel, window_strides=(1,), padding=[(left, right)],
+                dimension_numbers=("NWC", "WIO", "NWC"))
+            return y + bias
+        xp = jnp.pad(x, [(0, 0), (left, right), (0, 0)])
+        length = x.shape[-2]
+        patches = jnp.concatenate([xp[:, i:i + length, :] for i in range(k)], axis=-1)
+        return patches @ kernel.reshape(k * c_in, self.features) + bias
 
 
 class Conv1DExtractor(nn.Module):
-  """Acoustic vector ``[B, F]`` → ``(logits [B, C], deep features [B, deep_width])``."""
-  config: ml_collections.ConfigDict
-  num_classes: int
+    """Acoustic vector ``[B, F]`` → ``(logits [B, C], deep features [B, deep_width])``."""
+    config: ml_collections.ConfigDict
+    num_classes: int
 
-  @nn.compact
-  def __call__(self, x: jax.Array, *, train: bool) -> tuple[jax.Array, jax.Array]:
-    c = self.config
-    h = x[..., None]  # [B, F, 1]: the feature vector read as a sequence with one channel
-    for features, kernel in zip(c.conv_features, c.kernel_sizes):
-      h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h))
-      if c.pool_impl == "flax":
-        h = nn.max_pool(h, (c.pool_size,), strides=(c.pool_stride,), padding="SAME")
-      else:
-        h = max_pool_slices(h, c.pool_size, c.pool_stride)
-      h = nn.Dropout(c.dropout, deterministic=not train)(h)
-    h = h.reshape(h.shape[0], -1)
-    deep = nn.relu(nn.Dense(c.deep_width, name="deep")(h))
-    logits = nn.Dense(self.num_classes, name="head")(
-        nn.Dropout(c.dropout, deterministic=not train)(deep))
-    return logits, deep
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> tuple[jax.Array, jax.Array]:
+        c = self.config
+        h = x[..., None]  # [B, F, 1]: the feature vector read as a sequence with one channel
+        for features, kernel in zip(c.conv_features, c.kernel_sizes):
+            h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h))
+            if c.pool_impl == "flax":
+                h = nn.max_pool(h, (c.pool_size,), strides=(c.pool_stride,), padding="SAME")
+            else:
+                h = max_pool_slices(h, c.pool_size, c.pool_stride)
+            h = nn.Dropout(c.dropout, deterministic=not train)(h)
+        h = h.reshape(h.shape[0], -1)
+        deep = nn.relu(nn.Dense(c.deep_width, name="deep")(h))
+        logits = nn.Dense(self.num_classes, name="head")(
+            nn.Dropout(c.dropout, deterministic=not train)(deep))
+        return logits, deep
 
 
 class MLPClassifier(nn.Module):
-  """Fused features ``[B, 41]`` (or deep only ``[B, 32]``) → logits ``[B, C]``."""
-  config: ml_collections.ConfigDict
-  num_classes: int
+    """Fused features ``[B, 41]`` (or deep only ``[B, 32]``) → logits ``[B, C]``."""
+    config: ml_collections.ConfigDict
+    num_classes: int
 
-  @nn.compact
-  def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-    for width in self.config.mlp_hidden:
-      x = nn.relu(nn.Dense(width)(x))
-      x = nn.Dropout(self.config.mlp_dropout, deterministic=not train)(x)
-    return nn.Dense(self.num_classes)(x)
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        for width in self.config.mlp_hidden:
+            x = nn.relu(nn.Dense(width)(x))
+            x = nn.Dropout(self.config.mlp_dropout, deterministic=not train)(x)
+        return nn.Dense(self.num_classes)(x)
 
 
 def fused_width(config: ml_collections.ConfigDict, num_statistical: int) -> int:
-  """Input width of the classifier: deep + statistical + gender, or deep alone."""
-  if config.fusion == "deep_only":
-    return config.deep_width
-  return config.deep_width + num_statistical + 1
+    """Input width of the classifier: deep + statistical + gender, or deep alone."""
+    if config.fusion == "deep_only":
+        return config.deep_width
+    return config.deep_width + num_statistical + 1
 
 
 def extractor_output_length(config: ml_collections.ConfigDict, num_acoustic: int) -> int:
-  """Sequence length after every pooling stage (each halves it, rounding up, for stride 2)."""
-  length = num_acoustic
-  for _ in config.conv_features:
-    length = math.ceil(length / config.pool_stride)
-  return length
+    """Sequence length after every pooling stage (each halves it, rounding up, for stride 2)."""
+    length = num_acoustic
+    for _ in config.conv_features:
+        length = math.ceil(length / config.pool_stride)
+    return length
 
 
 def param_count(params) -> int:
-  """Number of scalars in a parameter pytree (of one model, or of all models if stacked)."""
-  return sum(int(p.size) for p in jax.tree.leaves(params))
+    """Number of scalars in a parameter pytree (of one model, or of all models if stacked)."""
+    return sum(int(p.size) for p in jax.tree.leaves(params))

@@ -68,6 +68,15 @@ class Bundle:
         return f"{self.source}: {len(self.folds)} model(s) [{pairs}], labels {self.labels}"
 
 
+def checked_dir(path) -> pathlib.Path:
+    """``--workdir`` as a Path; FileNotFoundError with the fix when it is not a folder."""
+    directory = pathlib.Path(path).expanduser()
+    if not directory.is_dir():
+        raise FileNotFoundError(f"--workdir {directory} does not exist; pass the workdir of a "
+                                "finished `serjax cv` run or a `serjax export` artifact")
+    return directory
+
+
 def read_config(directory: pathlib.Path) -> ml_collections.ConfigDict:
     """``config.json`` of a workdir/artifact -> ConfigDict (needs ``audio`` and ``features``)."""
     path = directory / "config.json"
@@ -136,10 +145,7 @@ def load_bundle(path, models: str = "all") -> Bundle:
     import jax  # noqa: PLC0415
 
     from serjax import checkpoint  # noqa: PLC0415
-    directory = pathlib.Path(path).expanduser()
-    if not directory.is_dir():
-        raise FileNotFoundError(f"--workdir {directory} does not exist; pass the workdir of a "
-                                "finished `serjax cv` run or a `serjax export` artifact")
+    directory = checked_dir(path)
     config = read_config(directory)
     if not (directory / checkpoint.MODELS_DIR / "models.json").is_file():
         raise FileNotFoundError(f"{directory / checkpoint.MODELS_DIR} has no trained models "

@@ -36,207 +36,207 @@ PHASES = ("extractor", "classifier")
 
 
 def default_train_config() -> ml_collections.ConfigDict:
-  """The paper's training recipe (Section IV) with the authors' Keras callback settings."""
-  c = ml_collections.ConfigDict()
-  c.epochs = 25  # per step (extractor, then classifier)
-  c.batch_size = 64
-  c.learning_rate = 1e-3  # Adam
-  c.plateau_factor = 0.4  # ReduceLROnPlateau(factor=0.4, patience=2, min_lr=1e-7)
-  c.plateau_patience = 2
-  c.min_lr = 1e-7
-  c.early_stop_patience = 5  # epochs without a better VAL loss; 0 = never stop early
-  c.standardize = True  # per-model StandardScaler fitted on TRAIN rows
-  c.scan_unroll = 8  # steps unrolled inside the epoch's lax.scan (see docs/benchmarks.md)
-  c.eval_batch_size = 256
-  c.checkpoint_every = 1  # epochs between checkpoints when a workdir is given
-  c.xla_opt_level = -1  # XLA backend optimisation level of the epochs; -1 = default, 0 =
-  # compile fast, run slower (tests, tiny grids)
-  return c
+    """The paper's training recipe (Section IV) with the authors' Keras callback settings."""
+    c = ml_collections.ConfigDict()
+    c.epochs = 25  # per step (extractor, then classifier)
+    c.batch_size = 64
+    c.learning_rate = 1e-3  # Adam
+    c.plateau_factor = 0.4  # ReduceLROnPlateau(factor=0.4, patience=2, min_lr=1e-7)
+    c.plateau_patience = 2
+    c.min_lr = 1e-7
+    c.early_stop_patience = 5  # epochs without a better VAL loss; 0 = never stop early
+    c.standardize = True  # per-model StandardScaler fitted on TRAIN rows
+    c.scan_unroll = 8  # steps unrolled inside the epoch's lax.scan (see docs/benchmarks.md)
+    c.eval_batch_size = 256
+    c.checkpoint_every = 1  # epochs between checkpoints when a workdir is given
+    c.xla_opt_level = -1  # XLA backend optimisation level of the epochs; -1 = default, 0 =
+    # compile fast, run slower (tests, tiny grids)
+    return c
 
 
 def check_train_config(c: ml_collections.ConfigDict) -> None:
-  """Raises ValueError naming the bad field of a train config."""
-  if int(c.epochs) < 1:
-    raise ValueError(f"train.epochs={c.epochs}: need at least one epoch")
-  if int(c.batch_size) < 1:
-    raise ValueError(f"train.batch_size={c.batch_size}: need a batch size >= 1")
-  if not c.learning_rate > 0 or not 0 <= c.min_lr <= c.learning_rate:
-    raise ValueError("train.learning_rate must be > 0 and 0 <= train.min_lr <= learning_rate")
-  if not 0 < c.plateau_factor < 1 or c.plateau_patience < 1:
-    raise ValueError("train.plateau_factor must lie in (0, 1) and plateau_patience be >= 1")
-  if c.early_stop_patience < 0 or c.scan_unroll < 1 or c.eval_batch_size < 1:
-    raise ValueError("train.early_stop_patience >= 0, scan_unroll >= 1, eval_batch_size >= 1")
-  if c.checkpoint_every < 1:
-    raise ValueError("train.checkpoint_every must be >= 1")
+    """Raises ValueError naming the bad field of a train config."""
+    if int(c.epochs) < 1:
+        raise ValueError(f"train.epochs={c.epochs}: need at least one epoch")
+    if int(c.batch_size) < 1:
+        raise ValueError(f"train.batch_size={c.batch_size}: need a batch size >= 1")
+    if not c.learning_rate > 0 or not 0 <= c.min_lr <= c.learning_rate:
+        raise ValueError("train.learning_rate must be > 0 and 0 <= train.min_lr <= learning_rate")
+    if not 0 < c.plateau_factor < 1 or c.plateau_patience < 1:
+        raise ValueError("train.plateau_factor must lie in (0, 1) and plateau_patience be >= 1")
+    if c.early_stop_patience < 0 or c.scan_unroll < 1 or c.eval_batch_size < 1:
+        raise ValueError("train.early_stop_patience >= 0, scan_unroll >= 1, eval_batch_size >= 1")
+    if c.checkpoint_every < 1:
+        raise ValueError("train.checkpoint_every must be >= 1")
 
 
 @dataclasses.dataclass
 class GridResult:
-  """What ``train_grid`` returns; every per-model field is indexed by model ``m``.
+    """What ``train_grid`` returns; every per-model field is indexed by model ``m``.
 
-  test_rows[m]: int [T_m] TEST row indices; test_probs[m]: float [T_m, C];
-  test_pred[m]: int [T_m]; confusion: int [M, C, C] (true × predicted, TEST rows);
-  curves[phase][name]: float [epochs, M] with phase in PHASES and name in CURVE_NAMES
-  (NaN for epochs skipped because every model had stopped early);
-  params / scalers: best parameters and scalers, host arrays with leading axis M;
-  timing: {"compile_s", "train_s"}.
-  """
-  num_classes: int
-  seeds: np.ndarray
-  n_train: np.ndarray
-  n_val: np.ndarray
-  n_test: np.ndarray
-  test_rows: list
-  test_probs: list
-  test_pred: list
-  confusion: np.ndarray
-  curves: dict
-  params: Any
-  scalers: dict
-  timing: dict
-  flops: dict = dataclasses.field(default_factory=dict)
+    test_rows[m]: int [T_m] TEST row indices; test_probs[m]: float [T_m, C];
+    test_pred[m]: int [T_m]; confusion: int [M, C, C] (true × predicted, TEST rows);
+    curves[phase][name]: float [epochs, M] with phase in PHASES and name in CURVE_NAMES
+    (NaN for epochs skipped because every model had stopped early);
+    params / scalers: best parameters and scalers, host arrays with leading axis M;
+    timing: {"compile_s", "train_s"}.
+    """
+    num_classes: int
+    seeds: np.ndarray
+    n_train: np.ndarray
+    n_val: np.ndarray
+    n_test: np.ndarray
+    test_rows: list
+    test_probs: list
+    test_pred: list
+    confusion: np.ndarray
+    curves: dict
+    params: Any
+    scalers: dict
+    timing: dict
+    flops: dict = dataclasses.field(default_factory=dict)
 
-  @property
-  def num_models(self) -> int:
-    return len(self.seeds)
+    @property
+    def num_models(self) -> int:
+        return len(self.seeds)
 
 
 def _grid_state(state1, state2, scaler1, scaler2, curves):
-  return {"phase1": state1, "phase2": state2, "scaler1": scaler1, "scaler2": scaler2,
-          "curves": curves}
+    return {"phase1": state1, "phase2": state2, "scaler1": scaler1, "scaler2": scaler2,
+            "curves": curves}
 
 
 def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *,
                num_classes: int | None = None, labels=None, workdir=None,
                progress: bool = True, devices=None) -> GridResult:
-  """Trains every model of the grid; see the module docstring.
+    """Trains every model of the grid; see the module docstring.
 
-  Args:
-    data: {"acoustic": float32 [N, F], "statistical": float32 [N, S], "gender": int [N],
-      "label": int [N] class indices}.
-    roles: int8 [M, N] with UNUSED=0, TRAIN=1, VAL=2, TEST=3; seeds: int [M].
-    num_classes / labels: class count or names (default: max label + 1).
-    workdir: folder for per-epoch checkpoints (resume) and the final models.
-    devices: devices to shard the model axis over (default: all).
-  """
-  model_config = model_config or models.default_model_config()
-  train_config = train_config or default_train_config()
-  models.check_model_config(model_config)
-  check_train_config(train_config)
-  if labels is not None:
-    num_classes = len(labels)
-  data, roles, seeds, num_classes = grid_data.check_grid_inputs(data, roles, seeds, num_classes)
-  labels = list(labels) if labels is not None else [str(c) for c in range(num_classes)]
-  num_models, n = roles.shape
-  epochs, batch_size = int(train_config.epochs), int(train_config.batch_size)
-  chunk = int(train_config.eval_batch_size)
+    Args:
+      data: {"acoustic": float32 [N, F], "statistical": float32 [N, S], "gender": int [N],
+        "label": int [N] class indices}.
+      roles: int8 [M, N] with UNUSED=0, TRAIN=1, VAL=2, TEST=3; seeds: int [M].
+      num_classes / labels: class count or names (default: max label + 1).
+      workdir: folder for per-epoch checkpoints (resume) and the final models.
+      devices: devices to shard the model axis over (default: all).
+    """
+    model_config = model_config or models.default_model_config()
+    train_config = train_config or default_train_config()
+    models.check_model_config(model_config)
+    check_train_config(train_config)
+    if labels is not None:
+        num_classes = len(labels)
+    data, roles, seeds, num_classes = grid_data.check_grid_inputs(data, roles, seeds, num_classes)
+    labels = list(labels) if labels is not None else [str(c) for c in range(num_classes)]
+    num_models, n = roles.shape
+    epochs, batch_size = int(train_config.epochs), int(train_config.batch_size)
+    chunk = int(train_config.eval_batch_size)
 
-  mesh = sharding.model_mesh(devices)
-  padded = sharding.padded_model_count(num_models, mesh)
-  roles_p, seeds_p = sharding.pad_models(roles, padded), sharding.pad_models(seeds, padded)
-  train_rows = grid_data.role_rows(roles_p, TRAIN)
-  val_rows = grid_data.role_rows(roles_p, VAL, chunk)
-  test_rows = grid_data.role_rows(roles_p, TEST, chunk)
-  all_rows = np.arange(-(-n // chunk) * chunk, dtype=np.int32)
-  all_rows[n:] = -1
-  steps = grid_data.steps_per_epoch(roles, batch_size)
+    mesh = sharding.model_mesh(devices)
+    padded = sharding.padded_model_count(num_models, mesh)
+    roles_p, seeds_p = sharding.pad_models(roles, padded), sharding.pad_models(seeds, padded)
+    train_rows = grid_data.role_rows(roles_p, TRAIN)
+    val_rows = grid_data.role_rows(roles_p, VAL, chunk)
+    test_rows = grid_data.role_rows(roles_p, TEST, chunk)
+    all_rows = np.arange(-(-n // chunk) * chunk, dtype=np.int32)
+    all_rows[n:] = -1
+    steps = grid_data.steps_per_epoch(roles, batch_size)
 
-  put_m = lambda x: sharding.put_per_model(x, mesh)  # noqa: E731
-  dev = sharding.put_replicated({k: jnp.asarray(v) for k, v in data.items()}, mesh)
-  seeds_d = put_m(jnp.asarray(seeds_p, jnp.int32))
-  train_d, val_d, test_d = put_m(train_rows), put_m(val_rows), put_m(test_rows)
-  all_rows_d = sharding.put_replicated(jnp.asarray(all_rows), mesh)
+    put_m = lambda x: sharding.put_per_model(x, mesh)  # noqa: E731
+    dev = sharding.put_replicated({k: jnp.asarray(v) for k, v in data.items()}, mesh)
+    seeds_d = put_m(jnp.asarray(seeds_p, jnp.int32))
+    train_d, val_d, test_d = put_m(train_rows), put_m(val_rows), put_m(test_rows)
+    all_rows_d = sharding.put_replicated(jnp.asarray(all_rows), mesh)
 
-  program = engine.get_program(model_config, train_config, num_classes, mesh)
-  width = models.fused_width(model_config, data["statistical"].shape[1])
-  state1, state2 = program.init(seeds_d, dev["acoustic"], width)
-  scaler1 = program.scaler1(dev["acoustic"], train_d)
-  scaler2 = put_m(Scaler(jnp.zeros((padded, width)), jnp.ones((padded, width))))
-  curves = np.full((2, epochs, padded, len(CURVE_NAMES)), np.nan, np.float32)
-  state = _grid_state(state1, state2, scaler1, scaler2, curves)
+    program = engine.get_program(model_config, train_config, num_classes, mesh)
+    width = models.fused_width(model_config, data["statistical"].shape[1])
+    state1, state2 = program.init(seeds_d, dev["acoustic"], width)
+    scaler1 = program.scaler1(dev["acoustic"], train_d)
+    scaler2 = put_m(Scaler(jnp.zeros((padded, width)), jnp.ones((padded, width))))
+    curves = np.full((2, epochs, padded, len(CURVE_NAMES)), np.nan, np.float32)
+    state = _grid_state(state1, state2, scaler1, scaler2, curves)
 
-  manager, done = None, 0
-  if workdir is not None:
-    fingerprint = checkpoint.grid_fingerprint(data, roles, seeds, model_config, train_config)
-    manager = checkpoint.progress_manager(workdir, fingerprint)
-    done, state = checkpoint.restore_progress(manager, state)
-    state["curves"] = np.asarray(state["curves"])
+    manager, done = None, 0
+    if workdir is not None:
+        fingerprint = checkpoint.grid_fingerprint(data, roles, seeds, model_config, train_config)
+        manager = checkpoint.progress_manager(workdir, fingerprint)
+        done, state = checkpoint.restore_progress(manager, state)
+        state["curves"] = np.asarray(state["curves"])
 
-  fused = None
-  bar = tqdm.tqdm(total=2 * epochs, initial=done, disable=not progress, unit="epoch",
-                  desc=f"training {num_models} models")
-  compile_before, start = program.compile_s, time.perf_counter()
-  for g in range(done, 2 * epochs):
-    phase, epoch = divmod(g, epochs)
-    key = f"phase{phase + 1}"
-    if phase == 1 and fused is None:
-      fused, fresh_scaler = program.fused_inputs(state["phase1"], state["scaler1"], dev,
-                                                 all_rows_d, train_d)
-      if g == epochs:
-        state["scaler2"] = fresh_scaler
-    if not bool(np.all(np.asarray(state[key].stopped))):
-      batches = put_m(grid_data.epoch_batches(train_rows, seeds_p, phase, epoch,
-                                              batch_size, steps))
-      run = program.epoch1 if phase == 0 else program.epoch2
-      inputs = dev["acoustic"] if phase == 0 else fused
-      state[key], metrics = run(state[key], state[f"scaler{phase + 1}"], inputs, dev["label"],
-                                batches, val_d, seeds_d, np.int32(epoch))
-      metrics = np.asarray(metrics)
-      _check_finite(metrics, num_models, PHASES[phase], epoch)
-      state["curves"][phase, epoch] = metrics
-      bar.set_postfix(step=PHASES[phase],
-                      val_acc=f"{np.nanmean(metrics[:num_models, 3]):.3f}")
-    if manager is not None and ((g + 1) % int(train_config.checkpoint_every) == 0
-                                or g + 1 == 2 * epochs):
-      checkpoint.save_progress(manager, g + 1, state)
-    bar.update(1)
-  bar.close()
-  if fused is None:  # resumed after the last epoch
-    fused, _ = program.fused_inputs(state["phase1"], state["scaler1"], dev, all_rows_d,
-                                    train_d)
-  logits, confusion = program.test(state["phase2"], state["scaler2"], fused, dev["label"],
-                                   test_d)
-  jax.block_until_ready(confusion)
-  train_s = time.perf_counter() - start - (program.compile_s - compile_before)
+    fused = None
+    bar = tqdm.tqdm(total=2 * epochs, initial=done, disable=not progress, unit="epoch",
+                    desc=f"training {num_models} models")
+    compile_before, start = program.compile_s, time.perf_counter()
+    for g in range(done, 2 * epochs):
+        phase, epoch = divmod(g, epochs)
+        key = f"phase{phase + 1}"
+        if phase == 1 and fused is None:
+            fused, fresh_scaler = program.fused_inputs(state["phase1"], state["scaler1"], dev,
+                                                       all_rows_d, train_d)
+            if g == epochs:
+                state["scaler2"] = fresh_scaler
+        if not bool(np.all(np.asarray(state[key].stopped))):
+            batches = put_m(grid_data.epoch_batches(train_rows, seeds_p, phase, epoch,
+                                                    batch_size, steps))
+            run = program.epoch1 if phase == 0 else program.epoch2
+            inputs = dev["acoustic"] if phase == 0 else fused
+            state[key], metrics = run(state[key], state[f"scaler{phase + 1}"], inputs, dev["label"],
+                                      batches, val_d, seeds_d, np.int32(epoch))
+            metrics = np.asarray(metrics)
+            _check_finite(metrics, num_models, PHASES[phase], epoch)
+            state["curves"][phase, epoch] = metrics
+            bar.set_postfix(step=PHASES[phase],
+                            val_acc=f"{np.nanmean(metrics[:num_models, 3]):.3f}")
+        if manager is not None and ((g + 1) % int(train_config.checkpoint_every) == 0
+                                    or g + 1 == 2 * epochs):
+            checkpoint.save_progress(manager, g + 1, state)
+        bar.update(1)
+    bar.close()
+    if fused is None:  # resumed after the last epoch
+        fused, _ = program.fused_inputs(state["phase1"], state["scaler1"], dev, all_rows_d,
+                                        train_d)
+    logits, confusion = program.test(state["phase2"], state["scaler2"], fused, dev["label"],
+                                     test_d)
+    jax.block_until_ready(confusion)
+    train_s = time.perf_counter() - start - (program.compile_s - compile_before)
 
-  result = _collect(program, state, logits, confusion, roles, seeds, test_rows, num_classes,
-                    train_s)
-  if workdir is not None:
-    checkpoint.save_models(workdir, result.params, result.scalers, model_config, labels, seeds)
-  return result
+    result = _collect(program, state, logits, confusion, roles, seeds, test_rows, num_classes,
+                      train_s)
+    if workdir is not None:
+        checkpoint.save_models(workdir, result.params, result.scalers, model_config, labels, seeds)
+    return result
 
 
 def _check_finite(metrics: np.ndarray, num_models: int, phase: str, epoch: int) -> None:
-  bad = np.flatnonzero(~np.isfinite(metrics[:num_models, 0]))
-  if bad.size:
-    raise FloatingPointError(
-        f"non-finite training loss in the {phase} step, epoch {epoch}, models "
-        f"{bad.tolist()}: lower train.learning_rate or check the features for extreme values")
+    bad = np.flatnonzero(~np.isfinite(metrics[:num_models, 0]))
+    if bad.size:
+        raise FloatingPointError(
+            f"non-finite training loss in the {phase} step, epoch {epoch}, models "
+            f"{bad.tolist()}: lower train.learning_rate or check the features for extreme values")
 
 
 def _collect(program, state, logits, confusion, roles, seeds, test_rows, num_classes,
              train_s) -> GridResult:
-  m = len(seeds)
-  logits = np.asarray(logits)[:m]
-  probs = np.asarray(jax.nn.softmax(jnp.asarray(logits), -1))
-  rows, prob_list, pred_list = [], [], []
-  for i in range(m):
-    valid = test_rows[i] >= 0
-    rows.append(test_rows[i][valid])
-    prob_list.append(probs[i][valid])
-    pred_list.append(probs[i][valid].argmax(-1))
-  curves = {name: {c: state["curves"][p, :, :m, j] for j, c in enumerate(CURVE_NAMES)}
-            for p, name in enumerate(PHASES)}
-  params = engine.to_host({"extractor": state["phase1"].best_params,
-                           "classifier": state["phase2"].best_params}, m)
-  scalers = {"acoustic": Scaler(*engine.to_host(tuple(state["scaler1"]), m)),
-             "fused": Scaler(*engine.to_host(tuple(state["scaler2"]), m))}
-  flops = {name: program.flops(name) for name in ("epoch1", "epoch2")
-           if name in program.compiled}
-  return GridResult(
-      num_classes=num_classes, seeds=seeds, n_train=(roles == TRAIN).sum(1),
-      n_val=(roles == VAL).sum(1), n_test=(roles == TEST).sum(1), test_rows=rows,
-      test_probs=prob_list, test_pred=pred_list, confusion=np.asarray(confusion)[:m],
-      curves=curves, params=params, scalers=scalers,
-      timing={"compile_s": program.compile_s, "train_s": train_s,
-              "compile_by_function": dict(program.compile_times)}, flops=flops)
+    m = len(seeds)
+    logits = np.asarray(logits)[:m]
+    probs = np.asarray(jax.nn.softmax(jnp.asarray(logits), -1))
+    rows, prob_list, pred_list = [], [], []
+    for i in range(m):
+        valid = test_rows[i] >= 0
+        rows.append(test_rows[i][valid])
+        prob_list.append(probs[i][valid])
+        pred_list.append(probs[i][valid].argmax(-1))
+    curves = {name: {c: state["curves"][p, :, :m, j] for j, c in enumerate(CURVE_NAMES)}
+              for p, name in enumerate(PHASES)}
+    params = engine.to_host({"extractor": state["phase1"].best_params,
+                             "classifier": state["phase2"].best_params}, m)
+    scalers = {"acoustic": Scaler(*engine.to_host(tuple(state["scaler1"]), m)),
+               "fused": Scaler(*engine.to_host(tuple(state["scaler2"]), m))}
+    flops = {name: program.flops(name) for name in ("epoch1", "epoch2")
+             if name in program.compiled}
+    return GridResult(
+        num_classes=num_classes, seeds=seeds, n_train=(roles == TRAIN).sum(1),
+        n_val=(roles == VAL).sum(1), n_test=(roles == TEST).sum(1), test_rows=rows,
+        test_probs=prob_list, test_pred=pred_list, confusion=np.asarray(confusion)[:m],
+        curves=curves, params=params, scalers=scalers,
+        timing={"compile_s": program.compile_s, "train_s": train_s,
+                "compile_by_function": dict(program.compile_times)}, flops=flops)

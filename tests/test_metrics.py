@@ -18,42 +18,42 @@ CASES = [
 
 @pytest.mark.parametrize("y_true,y_pred,c", CASES)
 def test_metrics_match_sklearn(y_true, y_pred, c):
-  got = metrics.from_confusion(metrics.confusion_from_labels(y_true, y_pred, c))
-  labels = list(range(c))
-  assert got["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
-  assert got["uar"] == pytest.approx(skm.balanced_accuracy_score(y_true, y_pred))
-  assert got["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro",
-                                                       zero_division=0))
-  assert got["weighted_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="weighted",
-                                                          zero_division=0))
-  np.testing.assert_allclose(got["precision"], skm.precision_score(
-      y_true, y_pred, labels=labels, average=None, zero_division=0))
-  np.testing.assert_allclose(got["recall"], skm.recall_score(
-      y_true, y_pred, labels=labels, average=None, zero_division=0))
-  np.testing.assert_array_equal(got["confusion"], skm.confusion_matrix(y_true, y_pred,
-                                                                       labels=labels))
+    got = metrics.from_confusion(metrics.confusion_from_labels(y_true, y_pred, c))
+    labels = list(range(c))
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
+    assert got["uar"] == pytest.approx(skm.balanced_accuracy_score(y_true, y_pred))
+    assert got["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro",
+                                                         zero_division=0))
+    assert got["weighted_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="weighted",
+                                                            zero_division=0))
+    np.testing.assert_allclose(got["precision"], skm.precision_score(
+        y_true, y_pred, labels=labels, average=None, zero_division=0))
+    np.testing.assert_allclose(got["recall"], skm.recall_score(
+        y_true, y_pred, labels=labels, average=None, zero_division=0))
+    np.testing.assert_array_equal(got["confusion"], skm.confusion_matrix(y_true, y_pred,
+                                                                         labels=labels))
 
 
 def test_hand_computed_values():
-  got = metrics.from_confusion([[3, 1], [0, 4]])
-  assert got["accuracy"] == pytest.approx(7 / 8)
-  assert got["uar"] == pytest.approx((3 / 4 + 1) / 2)
-  assert got["precision"] == pytest.approx([1.0, 0.8])
+    got = metrics.from_confusion([[3, 1], [0, 4]])
+    assert got["accuracy"] == pytest.approx(7 / 8)
+    assert got["uar"] == pytest.approx((3 / 4 + 1) / 2)
+    assert got["precision"] == pytest.approx([1.0, 0.8])
 
 
 def test_device_confusion_counts_ignore_padding():
-  logits = jnp.asarray([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]])
-  labels = jnp.asarray([0, 2, 2, 1, 0])
-  rows = jnp.asarray([0, 3, 2, -1])  # the last logits row is padding
-  got = metrics.confusion_counts(logits, labels, rows, 3)
-  np.testing.assert_array_equal(got, [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    logits = jnp.asarray([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]])
+    labels = jnp.asarray([0, 2, 2, 1, 0])
+    rows = jnp.asarray([0, 3, 2, -1])  # the last logits row is padding
+    got = metrics.confusion_counts(logits, labels, rows, 3)
+    np.testing.assert_array_equal(got, [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
 
 
 def test_summarize_over_folds_and_seeds():
-  values = [0.5, 0.7, 0.6, 0.8]  # models: (fold 0, seed 0), (1, 0), (0, 1), (1, 1)
-  got = metrics.summarize(values, folds=[0, 1, 0, 1], seeds=[0, 0, 1, 1])
-  assert got["overall"]["mean"] == pytest.approx(0.65)
-  assert got["overall"]["std"] == pytest.approx(np.std(values))
-  assert got["over_folds"]["mean"] == pytest.approx(0.65)
-  assert got["over_folds"]["std"] == pytest.approx(0.1)  # fold means 0.55, 0.75
-  assert got["over_seeds"]["std"] == pytest.approx(0.05)  # seed means 0.6, 0.7
+    values = [0.5, 0.7, 0.6, 0.8]  # models: (fold 0, seed 0), (1, 0), (0, 1), (1, 1)
+    got = metrics.summarize(values, folds=[0, 1, 0, 1], seeds=[0, 0, 1, 1])
+    assert got["overall"]["mean"] == pytest.approx(0.65)
+    assert got["overall"]["std"] == pytest.approx(np.std(values))
+    assert got["over_folds"]["mean"] == pytest.approx(0.65)
+    assert got["over_folds"]["std"] == pytest.approx(0.1)  # fold means 0.55, 0.75
+    assert got["over_seeds"]["std"] == pytest.approx(0.05)  # seed means 0.6, 0.7

@@ -10,64 +10,64 @@ from serjax import models
 
 
 def _count(config, num_features=162, num_classes=8):
-  module = models.Conv1DExtractor(config, num_classes)
-  params = module.init(jax.random.key(0), jnp.zeros((2, num_features)), train=False)
-  logits, deep = module.apply(params, jnp.zeros((3, num_features)), train=False)
-  return models.param_count(params), logits.shape, deep.shape
+    module = models.Conv1DExtractor(config, num_classes)
+    params = module.init(jax.random.key(0), jnp.zeros((2, num_features)), train=False)
+    logits, deep = module.apply(params, jnp.zeros((3, num_features)), train=False)
+    return models.param_count(params), logits.shape, deep.shape
 
 
 def test_default_extractor_shapes_and_parameter_count():
-  count, logits, deep = _count(models.default_model_config())
-  assert logits == (3, 8) and deep == (3, 32)
-  # conv(k5, 1→32) + conv(k5, 32→64) + Dense(41*64 → 32) + head Dense(32 → 8)
-  expected = (5 * 1 * 32 + 32) + (5 * 32 * 64 + 64) + (41 * 64 * 32 + 32) + (32 * 8 + 8)
-  assert count == expected == 94_760
+    count, logits, deep = _count(models.default_model_config())
+    assert logits == (3, 8) and deep == (3, 32)
+    # conv(k5, 1→32) + conv(k5, 32→64) + Dense(41*64 → 32) + head Dense(32 → 8)
+    expected = (5 * 1 * 32 + 32) + (5 * 32 * 64 + 64) + (41 * 64 * 32 + 32) + (32 * 8 + 8)
+    assert count == expected == 94_760
 
 
 def test_authors_extractor_parameter_count():
-  count, _, deep = _count(models.authors_model_config())
-  # Conv1D(256, k=5) on 1 channel, MaxPool(5, s2) → 81 × 256, Dense(32), head Dense(8)
-  assert deep == (3, 32)
-  assert count == (5 * 256 + 256) + (81 * 256 * 32 + 32) + (32 * 8 + 8)
+    count, _, deep = _count(models.authors_model_config())
+    # Conv1D(256, k=5) on 1 channel, MaxPool(5, s2) → 81 × 256, Dense(32), head Dense(8)
+    assert deep == (3, 32)
+    assert count == (5 * 256 + 256) + (81 * 256 * 32 + 32) + (32 * 8 + 8)
 
 
 @pytest.mark.parametrize("fusion,width", [("fusion", 41), ("deep_only", 32)])
 def test_classifier_widths(fusion, width):
-  config = models.default_model_config()
-  config.fusion = fusion
-  assert models.fused_width(config, 8) == width
-  module = models.MLPClassifier(config, 8)
-  params = module.init(jax.random.key(0), jnp.zeros((1, width)), train=False)
-  assert module.apply(params, jnp.zeros((5, width)), train=False).shape == (5, 8)
-  assert models.param_count(params) == width * 12 + 12 + 12 * 8 + 8
+    config = models.default_model_config()
+    config.fusion = fusion
+    assert models.fused_width(config, 8) == width
+    module = models.MLPClassifier(config, 8)
+    params = module.init(jax.random.key(0), jnp.zeros((1, width)), train=False)
+    assert module.apply(params, jnp.zeros((5, width)), train=False).shape == (5, 8)
+    assert models.param_count(params) == width * 12 + 12 + 12 * 8 + 8
 
 
 def test_im2col_conv_equals_lax_conv():
-  x = jax.random.normal(jax.random.key(1), (4, 19, 3))
-  fast = models.Conv1D(7, 5, impl="im2col")
-  ref = models.Conv1D(7, 5, impl="lax")
-  params = fast.init(jax.random.key(2), x)
-  np.testing.assert_allclose(fast.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-5)
+    x = jax.random.normal(jax.random.key(1), (4, 19, 3))
+    fast = models.Conv1D(7, 5, impl="im2col")
+    ref = models.Conv1D(7, 5, impl="lax")
+    params = fast.init(jax.random.key(2), x)
+    np.testing.assert_allclose(fast.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("length,size,stride", [(162, 5, 2), (81, 5, 2), (10, 3, 3), (7, 2, 1)])
 def test_slice_pool_equals_flax_max_pool(length, size, stride):
-  x = jax.random.normal(jax.random.key(3), (2, length, 4))
-  ours = models.max_pool_slices(x, size, stride)
-  ref = nn.max_pool(x, (size,), strides=(stride,), padding="SAME")
-  np.testing.assert_array_equal(ours, ref)
-  # and the same gradient
-  g1 = jax.grad(lambda v: models.max_pool_slices(v, size, stride).sum())(x)
-  g2 = jax.grad(lambda v: nn.max_pool(v, (size,), strides=(stride,), padding="SAME").sum())(x)
-  np.testing.assert_array_equal(g1, g2)
+    x = jax.random.normal(jax.random.key(3), (2, length, 4))
+    ours = models.max_pool_slices(x, size, stride)
+    ref = nn.max_pool(x, (size,), strides=(stride,), padding="SAME")
+    np.testing.assert_array_equal(ours, ref)
+    # and the same gradient
+    g1 = jax.grad(lambda v: models.max_pool_slices(v, size, stride).sum())(x)
+    g2 = jax.grad(lambda v: nn.max_pool(v, (size,), strides=(stride,), padding="SAME").sum())(x)
+    np.testing.assert_array_equal(g1, g2)
 
 
 def test_bad_model_config_names_the_field():
-  config = models.default_model_config()
-  config.fusion = "late"
-  with pytest.raises(ValueError, match="model.fusion"):
-    models.check_model_config(config)
-  config = models.default_model_config()
-  config.kernel_sizes = (5,)
-  with pytest.raises(ValueError, match="model.conv_features"):
-    models.check_model_config(config)
+    config = models.default_model_config()
+    config.fusion = "late"
+    with pytest.raises(ValueError, match="model.fusion"):
+        models.check_model_config(config)
+    config = models.default_model_config()
+    config.kernel_sizes = (5,)
+    with pytest.raises(ValueError, match="model.conv_features"):
+        models.check_model_config(config)

@@ -27,23 +27,23 @@ print(json.dumps({{"confusion": r.confusion.tolist(),
 
 
 def test_pad_models_repeats_the_last_model():
-  x = np.arange(6).reshape(3, 2)
-  np.testing.assert_array_equal(sharding.pad_models(x, 4), [[0, 1], [2, 3], [4, 5], [4, 5]])
-  mesh = sharding.model_mesh()
-  assert sharding.padded_model_count(3, mesh) % mesh.size == 0
+    x = np.arange(6).reshape(3, 2)
+    np.testing.assert_array_equal(sharding.pad_models(x, 4), [[0, 1], [2, 3], [4, 5], [4, 5]])
+    mesh = sharding.model_mesh()
+    assert sharding.padded_model_count(3, mesh) % mesh.size == 0
 
 
 def test_four_devices_match_one_device():
-  tests = str(pathlib.Path(__file__).parent)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-             JAX_PLATFORMS="cpu")
-  out = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=tests)], env=env,
-                       capture_output=True, text=True, timeout=300)
-  assert out.returncode == 0, out.stderr[-2000:]
-  four = json.loads(out.stdout.strip().splitlines()[-1])
-  data, roles, _, seeds = tiny_grid()
-  model, config = tiny_configs()
-  one = train.train_grid(data, roles, seeds, model, config, progress=False)
-  np.testing.assert_array_equal(four["confusion"], one.confusion)
-  for a, b in zip(four["probs"], one.test_probs):
-    np.testing.assert_allclose(a, b, atol=1e-5)
+    tests = str(pathlib.Path(__file__).parent)
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+               JAX_PLATFORMS="cpu")
+    out = subprocess.run([sys.executable, "-c", SCRIPT.format(tests=tests)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    four = json.loads(out.stdout.strip().splitlines()[-1])
+    data, roles, _, seeds = tiny_grid()
+    model, config = tiny_configs()
+    one = train.train_grid(data, roles, seeds, model, config, progress=False)
+    np.testing.assert_array_equal(four["confusion"], one.confusion)
+    for a, b in zip(four["probs"], one.test_probs):
+        np.testing.assert_allclose(a, b, atol=1e-5)

@@ -1,0 +1,168 @@
+"""Benchmark of the training engine: the vmapped grid versus a Python loop over models.
+
+  python scripts/bench_train.py --epochs 25 --seeds 1,5,10     # the full table (long on CPU)
+  python scripts/bench_train.py --epochs 5 --seeds 1,5         # what docs/benchmarks.md shows
+  python scripts/bench_train.py --options                      # conv / pool / scan choices
+
+Data: synthetic arrays shaped like augmented RAVDESS (N = 2,880 rows, F = 162 acoustic,
+8 statistical, gender, 8 classes, 24 actors in 6 actor folds). For M = 6 folds × S seeds:
+(a) ``train_grid`` on all M models at once; (b) the same engine and step functions called in a
+Python loop, one model at a time (compiled once, reused). Reported: wall, compile and training
+seconds, the ratio, and achieved FLOP/s (XLA's cost analysis of one training step × steps run,
+over the training time) against this machine's dense f32 matmul FLOP/s measured in the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from serjax import grid_data, models, train
+
+
+def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
+    """Dense f32 matmul FLOP/s of this machine (best of ``repeats``)."""
+    a = jnp.ones((n, n), jnp.float32)
+    f = jax.jit(lambda x: x @ x)
+    f(a).block_until_ready()
+    best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(repeats))
+    return 2 * n ** 3 / best
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _step_fn(module, tx):
+    def step(params, opt_state, x, y, key):
+        def loss(p):
+            logits, _ = module.apply(p, x, train=True, rngs={"dropout": key})
+            return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+        value, grads = jax.value_and_grad(loss)(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, value
+    return step
+
+
+def step_flops(model_config, num_models: int, batch: int, features: int, classes: int):
+    """XLA's FLOP count of one vmapped extractor training step of ``num_models`` models."""
+    module = models.Conv1DExtractor(model_config, classes)
+    tx = optax.adam(1e-3)
+    keys = jax.random.split(jax.random.key(0), num_models)
+    params = jax.vmap(lambda k: module.init(k, jnp.zeros((1, features)), train=False))(keys)
+    opt = jax.vmap(tx.init)(params)
+    x = jnp.zeros((num_models, batch, features))
+    y = jnp.zeros((num_models, batch), jnp.int32)
+    compiled = jax.jit(jax.vmap(_step_fn(module, tx))).lower(params, opt, x, y, keys).compile()
+    analysis = compiled.cost_analysis()
+    analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
+    return float(analysis.get("flops", 0.0))
+
+
+def bench_grid(data, seeds_per_fold: int, epochs: int, model_config, train_config) -> dict:
+    arrays = {k: data[k] for k in grid_data.DATA_KEYS}
+    roles, folds, seeds = grid_data.actor_fold_roles(data["actor"], 6, seeds_per_fold)
+    m = len(seeds)
+    start = time.perf_counter()
+    grid = train.train_grid(arrays, roles, seeds, model_config, train_config, progress=False)
+    a_wall = time.perf_counter() - start
+    start, b_compile, b_train = time.perf_counter(), 0.0, 0.0
+    for i in range(m):
+        r = train.train_grid(arrays, roles[i:i + 1], seeds[i:i + 1], model_config, train_config,
+                             progress=False)
+        b_compile += r.timing["compile_s"]
+        b_train += r.timing["train_s"]
+    b_wall = time.perf_counter() - start
+    steps = grid_data.steps_per_epoch(roles, int(train_config.batch_size))
+    flops = step_flops(model_config, m, int(train_config.batch_size),
+                       data["acoustic"].shape[1], int(data["label"].max()) + 1)
+    acc = np.trace(grid.confusion, axis1=1, axis2=2).sum() / grid.n_test.sum()
+    return {"models": m, "epochs": epochs, "a_wall_s": a_wall,
+            "a_compile_s": grid.timing["compile_s"], "a_train_s": grid.timing["train_s"],
+            "b_wall_s": b_wall, "b_compile_s": b_compile, "b_train_s": b_train,
+            "wall_ratio": b_wall / a_wall, "train_ratio": b_train / grid.timing["train_s"],
+            "a_gflops": flops * steps * epochs / grid.timing["train_s"] / 1e9,
+            "accuracy": float(acc)}
+
+
+def bench_options(num_models: int = 6, steps: int = 8, repeats: int = 3) -> list[dict]:
+    """One scan of ``steps`` extractor steps of ``num_models`` models, per CPU formulation."""
+    x = jax.random.normal(jax.random.key(0), (steps, num_models, 64, 162))
+    y = jax.random.randint(jax.random.key(1), (steps, num_models, 64), 0, 8)
+    tx = optax.adam(1e-3)
+    rows = []
+    for conv, pool, mode, unroll in [("im2col", "slices", "vmap", 1),
+                                     ("im2col", "slices", "vmap", steps),
+                                     ("lax", "slices", "vmap", 1),
+                                     ("lax", "slices", "vmap", steps),
+                                     ("im2col", "flax", "vmap", steps),
+                                     ("lax", "slices", "unrolled models", steps),
+                                     ("im2col", "slices", "unrolled models", steps)]:
+        config = models.default_model_config()
+        config.conv_impl, config.pool_impl = conv, pool
+        module = models.Conv1DExtractor(config, 8)
+        step = _step_fn(module, tx)
+        keys = jax.random.split(jax.random.key(2), num_models)
+        params = jax.vmap(lambda k: module.init(k, x[0, 0], train=False))(keys)
+        opt = jax.vmap(tx.init)(params)
+        if mode == "vmap":
+            many = jax.vmap(step)
+        else:
+            def many(p, o, xb, yb, k, step=step):
+                outs = [step(*jax.tree.map(lambda a, i=i: a[i], (p, o, xb, yb, k)))
+                        for i in range(num_models)]
+                return jax.tree.map(lambda *a: jnp.stack(a), *outs)
+
+        @jax.jit
+        def epoch(p, o, many=many, unroll=unroll):
+            def body(carry, xy):
+                p, o, _ = many(*carry, xy[0], xy[1], keys)
+                return (p, o), None
+            return jax.lax.scan(body, (p, o), (x, y), unroll=unroll)[0]
+        compile_s = _timed(lambda: jax.block_until_ready(epoch(params, opt)))
+        best = min(_timed(lambda: jax.block_until_ready(epoch(params, opt)))
+                   for _ in range(repeats))
+        rows.append({"conv": conv, "pool": pool, "models": mode, "unroll": unroll,
+                     "compile_s": compile_s, "ms_per_step": 1e3 * best / steps})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--seeds", default="1,5,10", help="seeds per fold, comma separated")
+    parser.add_argument("--rows", type=int, default=2880)
+    parser.add_argument("--options", action="store_true", help="compare CPU formulations")
+    args = parser.parse_args()
+    print(f"devices: {jax.devices()}; dense matmul {matmul_flops() / 1e9:.0f} GFLOP/s",
+          flush=True)
+    if args.options:
+        bench_options()
+        return
+    data = grid_data.synthetic_arrays(args.rows, 162, 8, 24, separation=0.3, seed=0)
+    model_config = models.default_model_config()
+    train_config = train.default_train_config()
+    train_config.epochs = args.epochs
+    train_config.early_stop_patience = 0  # identical work in (a) and (b)
+    print("| M | epochs | (a) wall s | (a) compile s | (a) train s | (b) wall s | (b) compile s "
+          "| (b) train s | wall ratio | train ratio | (a) GFLOP/s | accuracy |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in [int(v) for v in args.seeds.split(",")]:
+        r = bench_grid(data, s, args.epochs, model_config, train_config)
+        print(f"| {r['models']} | {r['epochs']} | {r['a_wall_s']:.1f} | {r['a_compile_s']:.1f} | "
+              f"{r['a_train_s']:.1f} | {r['b_wall_s']:.1f} | {r['b_compile_s']:.1f} | "
+              f"{r['b_train_s']:.1f} | {r['wall_ratio']:.2f} | {r['train_ratio']:.2f} | "
+              f"{r['a_gflops']:.1f} | {r['accuracy']:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
