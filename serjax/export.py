@@ -17,6 +17,10 @@ The artifact directory holds everything inference needs, and nothing of the trai
                        features and the model in one function (the wave already trimmed and
                        zero-padded to L; ``length`` its real sample count)
 
+``*.stablehlo`` are ``Exported.serialize()`` bytes, written when the ``flatbuffers`` package
+(JAX's optional dependency for serialization) is installed; ``*.mlir`` is always written: the
+same StableHLO module as text, for other StableHLO runtimes.
+
 ``serjax predict`` / ``serjax stream`` accept the directory as ``--workdir``. Outside the
 training code, ``load_exported(DIR)`` (needs only jax and numpy; copy this function) runs the
 StableHLO through ``jax.export.deserialize``.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import json
 import pathlib
 import shutil
+import sys
 
 import numpy as np
 
@@ -42,7 +47,8 @@ def load_exported(directory, name: str = "inference"):
     import jax  # noqa: PLC0415
     path = pathlib.Path(directory) / f"{name}.stablehlo"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: export the artifact with `serjax export`")
+        raise FileNotFoundError(f"{path} not found: export the artifact with `serjax export` "
+                                "(with the 'flatbuffers' package installed)")
     exported = jax.export.deserialize(bytearray(path.read_bytes()))
     return lambda *args: np.asarray(exported.call(*args))
 
@@ -59,18 +65,27 @@ def _inference_fn(bundle):
 
 
 def _window_fn(bundle):
-    from serjax.features import jax_features  # noqa: PLC0415
+    from serjax import stream  # noqa: PLC0415
     inference = _inference_fn(bundle)
-    sr, f = int(bundle.config.audio.sample_rate), bundle.config.features
+    features = stream.traceable_features(bundle.config)
 
     def window(wave, length, gender):
-        feats = jax_features.batch_features(wave[None], length[None], sr, f)
-        return inference(feats["summary"], feats["statistical"], gender[None])[0]
+        summary, statistical = features(wave, length)
+        return inference(summary, statistical, gender[None])[0]
     return window
 
 
-def export_functions(bundle, window_s: float, platforms=("cpu",)) -> dict[str, bytes]:
-    """{name: serialized jax.export bytes} for ``inference`` (n symbolic) and ``window``."""
+def serialization_available() -> bool:
+    """jax.export serialization needs the ``flatbuffers`` package (a JAX optional extra)."""
+    try:
+        import flatbuffers  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    return True
+
+
+def export_functions(bundle, window_s: float, platforms=("cpu",)) -> dict:
+    """{name: jax.export.Exported} for ``inference`` (n symbolic) and ``window``."""
     import jax  # noqa: PLC0415
     import jax.numpy as jnp  # noqa: PLC0415
 
@@ -84,11 +99,8 @@ def export_functions(bundle, window_s: float, platforms=("cpu",)) -> dict[str, b
         "inference": (_inference_fn(bundle), (row(n, width), row(n, stats), row(n))),
         "window": (_window_fn(bundle), (row(window_n), row(dtype=jnp.int32), row())),
     }
-    out = {}
-    for name, (fn, args) in signatures.items():
-        exported = jax.export.export(jax.jit(fn), platforms=tuple(platforms))(*args)
-        out[name] = bytes(exported.serialize())
-    return out
+    return {name: jax.export.export(jax.jit(fn), platforms=tuple(platforms))(*args)
+            for name, (fn, args) in signatures.items()}
 
 
 def feature_spec(config) -> dict:
@@ -112,7 +124,7 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
     out = pathlib.Path(out).expanduser()
     if out.exists() and any(out.iterdir()):
         if not (out / "artifact.json").is_file():
-            raise FileExistsError(f"--out {out} exists and is not a serjax artifact; choose an "
+            raise ValueError(f"--out {out} exists and is not a serjax artifact; choose an "
                                   "empty or new folder")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,14 +136,16 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
                                      for field, v in s._asdict().items()})
     labels = list(m.labels)
     (out / "label_map.json").write_text(json.dumps({str(i): n for i, n in enumerate(labels)}))
-    functions = export_functions(bundle, window_s, platforms)
-    for name, blob in functions.items():
-        (out / f"{name}.stablehlo").write_bytes(blob)
+    serialized = serialization_available()
+    for name, exported in export_functions(bundle, window_s, platforms).items():
+        (out / f"{name}.mlir").write_text(exported.mlir_module())
+        if serialized:
+            (out / f"{name}.stablehlo").write_bytes(bytes(exported.serialize()))
     spec_ = feature_spec(bundle.config)
     manifest = {
         "format": FORMAT, "labels": labels, "folds": bundle.folds, "seeds": bundle.seeds,
         "source": str(bundle.source.resolve()), "models": models, "jax_version": jax.__version__,
-        "feature_spec": spec_, "platforms": list(platforms),
+        "feature_spec": spec_, "platforms": list(platforms), "serialized": serialized,
         "functions": {
             "inference": {"file": "inference.stablehlo",
                           "inputs": [["acoustic", "float32", ["n", spec_["acoustic_width"]]],
@@ -153,6 +167,10 @@ def run(args) -> int:
     out = export_artifact(args.workdir, args.out, args.models, args.window,
                           tuple(args.platforms.split(",")))
     print(f"wrote {out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
+    if not serialization_available():
+        print("note: the 'flatbuffers' package is not installed, so only the StableHLO text "
+              "(*.mlir) was written; `pip install flatbuffers` and export again for the "
+              "*.stablehlo files that load_exported runs", file=sys.stderr)
     return 0
 
 

@@ -97,6 +97,23 @@ class RunningGender:
         return gender_lib.gender_from_f0(np.array(self.values))
 
 
+def traceable_features(config):
+    """``(wave f32[L], length i32[]) -> (summary [1, F], statistical [1, S])`` with
+    ``features.jax_features``, safe to call inside ``jax.jit`` / ``jax.export``.
+
+    ``jax_features`` builds its constants (banks, window) on first use and caches them; built
+    inside a trace they would be tracers that leak into the next trace (an
+    UnexpectedTracerError), so they are built here, outside any trace, first."""
+    from serjax.features import jax_features  # noqa: PLC0415
+    sr, f = int(config.audio.sample_rate), config.features
+    jax_features._compiled(sr, jax_features._static(f))  # noqa: SLF001  (see docstring)
+
+    def features(wave, length):
+        out = jax_features.batch_features(wave[None], length[None], sr, f)
+        return out["summary"], out["statistical"]
+    return features
+
+
 class WindowClassifier:
     """One window of prepared-rate audio -> class probabilities (or None when skipped)."""
 
@@ -115,14 +132,12 @@ class WindowClassifier:
         self._window_probs = jax.jit(self._window_fn()) if features == "jax" else None
 
     def _window_fn(self):
-        from serjax.features import jax_features  # noqa: PLC0415
         forward = predict.forward_fn(self.bundle.models)
-        sr, f = int(self.config.audio.sample_rate), self.config.features
+        features = traceable_features(self.config)
 
         def window_probs(params, scalers, wave, length, gender):
-            feats = jax_features.batch_features(wave[None], length[None], sr, f)
-            probs = forward(params, scalers, feats["summary"], feats["statistical"],
-                            gender[None])
+            summary, statistical = features(wave, length)
+            probs = forward(params, scalers, summary, statistical, gender[None])
             return probs.mean(axis=0)[0]
         return window_probs
 

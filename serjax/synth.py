@@ -160,3 +160,14 @@ def synthesize(corpus: str, out_dir: str | os.PathLike, *, scale: float = 0.1, s
         summary[name] = _summary(name, plans[name], seconds, roots[name])
     bar.close()
     return summary
+
+
+def format_summary(summary: dict) -> str:
+    """``synthesize``'s summary as text: one line per corpus plus its label counts."""
+    lines = []
+    for corpus, info in summary.items():
+        labels = ", ".join(f"{name} {count}" for name, count in info["labels"].items())
+        lines.append(f"{corpus}: {info['files']} files, {info['actors']} actors, "
+                     f"{info['sample_rate']} Hz, {info['seconds'] / 60:.1f} min of audio "
+                     f"-> {info['path']}\n  {labels}")
+    return "\n".join(lines)

@@ -122,10 +122,11 @@ def _smooth(track: np.ndarray, width: int) -> np.ndarray:
 def _timeline(table: dict, style: dict, rate: float, rng: np.random.Generator):
     """Segment start/end times (s, from the start of the file), speech span and total length."""
     jitter = rng.uniform(0.88, 1.12, len(table["ms"]))
-    dur = table["ms"] / 1000.0 / np.exp(style["tempo_log"]) * jitter
+    tempo = np.clip(np.exp(style["tempo_log"]), 0.7, 1.45)  # keeps files within ~1.5–5 s
+    dur = table["ms"] / 1000.0 / tempo * jitter
     dur = np.where(table["stressed"], dur * 1.3, dur)
     new_word = np.r_[False, np.diff(table["word"]) != 0]
-    pause = rng.uniform(0.02, 0.09, len(dur)) * np.exp(style["pause_log"])
+    pause = rng.uniform(0.02, 0.09, len(dur)) * np.clip(np.exp(style["pause_log"]), 0.5, 2.0)
     dur = dur + np.where(new_word & (rng.uniform(size=len(dur)) < 0.3), pause, 0.0)
     lead, trail = rng.uniform(0.2, 0.6, 2)
     ends = lead + np.cumsum(dur)
