@@ -38,7 +38,7 @@ _WAV_FORMATS = ("WAV", "WAVEX", "RF64")
 _MACOS_JUNK_DIRS = ("__macosx",)
 
 
-class DatasetError(RuntimeError):
+class DatasetError(ValueError):
     """A manual directory or corpus that cannot be built; the message says what to do."""
 
 
