@@ -148,7 +148,7 @@ def main():
     if args.options:
         bench_options()
         return
-    data = grid_data.synthetic_arrays(args.rows, 162, 8, 24, separation=0.3, seed=0)
+    data = grid_data.synthetic_arrays(args.rows, 162, 8, 24, separation=1.0, seed=0)
     model_config = models.default_model_config()
     train_config = train.default_train_config()
     train_config.epochs = args.epochs

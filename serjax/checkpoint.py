@@ -25,7 +25,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from serjax import engine, train_step
+from serjax import engine, models as model_lib, train_step
 
 MODELS_DIR = "models"
 PROGRESS_DIR = "checkpoints"
@@ -139,8 +139,8 @@ def predict_proba(models: Models, acoustic, statistical, gender, batch_size: int
     statistical = jnp.asarray(statistical, jnp.float32)
     gender = jnp.asarray(gender, jnp.float32)
     num_classes = len(models.labels)
-    extractor = engine.models.Conv1DExtractor(models.config, num_classes)
-    classifier = engine.models.MLPClassifier(models.config, num_classes)
+    extractor = model_lib.Conv1DExtractor(models.config, num_classes)
+    classifier = model_lib.MLPClassifier(models.config, num_classes)
     n = acoustic.shape[0]
     rows = jnp.arange(-(-n // batch_size) * batch_size, dtype=jnp.int32)
     rows = jnp.where(rows < n, rows, -1)

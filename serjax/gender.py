@@ -89,3 +89,52 @@ def parse_gender(choice: str) -> int | None:
     if choice not in GENDER_CHOICES:
         raise ValueError(f"--gender {choice!r}; choose one of {', '.join(GENDER_CHOICES)}")
     return None if choice == "auto" else {"male": corpora.MALE, "female": corpora.FEMALE}[choice]
+
+
+# ---------------------------------------------------------------- measuring the accuracy
+
+def evaluate(corpus: str, folder, method: str = "pyin", threshold_hz: float = THRESHOLD_HZ
+             ) -> dict:
+    """Accuracy of the estimate on every file of ``corpus`` under ``folder`` (truth from the
+    file names, audio prepared as for training with the default spec): {n, accuracy,
+    male_accuracy, female_accuracy, errors: [(file, truth, median F0)]}."""
+    from serjax import audio, discover  # noqa: PLC0415
+    from serjax.features import spec  # noqa: PLC0415
+    config = spec.default_config()
+    found = discover.discover(corpus, folder)
+    truth, guess, errors = [], [], []
+    for item in found.files:
+        samples, rate = discover.read_wav(item.abspath)
+        wave = audio.prepare(samples, rate, config.audio, name=item.path)
+        est = estimate_gender(wave, config.audio.sample_rate, method, threshold_hz)
+        truth.append(item.info.gender)
+        guess.append(est.gender)
+        if est.gender != item.info.gender:
+            errors.append((item.path, corpora.GENDER_NAMES[item.info.gender], est.f0_hz))
+    truth, guess = np.array(truth), np.array(guess)
+    per = {f"{corpora.GENDER_NAMES[g]}_accuracy": float(np.mean(guess[truth == g] == g))
+           if np.any(truth == g) else None for g in (corpora.MALE, corpora.FEMALE)}
+    return {"n": int(truth.size), "accuracy": float(np.mean(truth == guess)), **per,
+            "errors": errors}
+
+
+def main(argv=None) -> None:
+    """``python -m serjax.gender CORPUS FOLDER [--method pyin|yin]``: prints the accuracy."""
+    import argparse  # noqa: PLC0415
+    parser = argparse.ArgumentParser(description="accuracy of the F0 gender estimate")
+    parser.add_argument("corpus", choices=corpora.CORPORA)
+    parser.add_argument("folder")
+    parser.add_argument("--method", default="pyin", choices=METHODS)
+    parser.add_argument("--threshold", type=float, default=THRESHOLD_HZ)
+    args = parser.parse_args(argv)
+    result = evaluate(args.corpus, args.folder, args.method, args.threshold)
+    fmt = lambda v: "-" if v is None else f"{100 * v:.1f} %"  # noqa: E731
+    print(f"{args.corpus} ({args.folder}), {args.method}, threshold {args.threshold:g} Hz: "
+          f"{result['n']} files, accuracy {fmt(result['accuracy'])} (male "
+          f"{fmt(result['male_accuracy'])}, female {fmt(result['female_accuracy'])})")
+    for path, truth, f0 in result["errors"][:20]:
+        print(f"  wrong: {path} ({truth}, median F0 {f0:.0f} Hz)")
+
+
+if __name__ == "__main__":
+    main()

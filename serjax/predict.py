@@ -34,7 +34,7 @@ from typing import Any
 import ml_collections
 import numpy as np
 
-from serjax import audio, discover, gender as gender_lib
+from serjax import audio, discover, gender as gender_lib, inference_io
 
 #: Shorter sound (after trimming) is skipped: the models saw 1.5-4 s utterances.
 MIN_SPEECH_S = 0.25
@@ -336,73 +336,19 @@ def predict_files(bundle: Bundle, paths, gender: str = "auto", progress: bool = 
 
 # ------------------------------------------------------------------------ output and CLI
 
-def top_k(probs: np.ndarray, labels: list, k: int = 3) -> list[tuple[str, float]]:
-    order = np.argsort(-probs, kind="stable")[:k]
-    return [(labels[i], float(probs[i])) for i in order]
-
-
-def result_record(r: FileResult, labels: list) -> dict:
-    """A FileResult as a JSON-ready dict (also the CSV row, with probabilities flattened)."""
-    record = {"file": r.file, "emotion": "", "confidence": None, "top3": [],
-              "gender": "" if r.gender is None else gender_lib.corpora.GENDER_NAMES[r.gender],
-              "gender_source": r.gender_source,
-              "f0_hz": None if not np.isfinite(r.f0_hz) else round(float(r.f0_hz), 1),
-              "probabilities": {}, "warning": r.warning, "error": r.error}
-    if r.probs is not None:
-        top = top_k(r.probs, labels)
-        record.update(emotion=top[0][0], confidence=round(top[0][1], 6),
-                      top3=[[name, round(p, 6)] for name, p in top],
-                      probabilities={n: round(float(p), 6) for n, p in zip(labels, r.probs)})
-    return record
-
-
-def format_table(results: list[FileResult], labels: list) -> str:
-    """The terminal table: file, emotion, confidence, top 3, gender."""
-    rows = [("file", "emotion", "conf", "top 3", "gender")]
-    for r in results:
-        rec = result_record(r, labels)
-        if r.error:
-            rows.append((r.file, "-", "-", f"skipped: {r.error}", ""))
-            continue
-        top = ", ".join(f"{n} {p:.2f}" for n, p in rec["top3"])
-        sex = rec["gender"] + (f" ({rec['f0_hz']:.0f} Hz)" if rec["f0_hz"] else "")
-        rows.append((r.file, rec["emotion"], f"{rec['confidence']:.2f}", top, sex))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4]
-                     for row in rows)
-
-
-def write_csv(results: list[FileResult], labels: list, out) -> None:
-    fields = ["file", "emotion", "confidence", "gender", "gender_source", "f0_hz",
-              *(f"p_{n}" for n in labels), "warning", "error"]
-    with open(out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for r in results:
-            rec = result_record(r, labels)
-            row = {k: rec[k] for k in fields if k in rec}
-            row.update({f"p_{n}": p for n, p in rec["probabilities"].items()})
-            writer.writerow(row)
-
-
-def write_json(results: list[FileResult], labels: list, out) -> None:
-    payload = {"labels": labels, "results": [result_record(r, labels) for r in results]}
-    pathlib.Path(out).write_text(json.dumps(payload, indent=1))
-
-
 def run(args) -> int:
     """``serjax predict``: prints the table; writes ``--csv`` / ``--json``; returns 0, or 1
     when no file could be classified."""
     bundle = load_bundle(args.workdir, args.models)
     results = predict_files(bundle, args.paths, args.gender, progress=not args.quiet)
-    print(format_table(results, bundle.labels))
+    print(inference_io.format_table(results, bundle.labels))
     for r in results:
         if r.warning:
             print(f"warning: {r.file}: {r.warning}", file=sys.stderr)
     if args.csv:
-        write_csv(results, bundle.labels, args.csv)
+        inference_io.write_csv(results, bundle.labels, args.csv)
     if args.json:
-        write_json(results, bundle.labels, args.json)
+        inference_io.write_json(results, bundle.labels, args.json)
     if all(r.error for r in results):
         print("serjax predict: no file could be classified (reasons above)", file=sys.stderr)
         return 1

@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from serjax import audio, discover, gender as gender_lib, predict
-from serjax.stream_io import MicUnavailable, open_mic, render_bars
+from serjax.inference_io import MicUnavailable, open_mic, render_bars
 
 GATE_DBFS = -60.0
 EMA_ALPHA = 0.5
@@ -221,11 +221,15 @@ def run_stream(bundle: predict.Bundle, chunks, *, window_s: float = WINDOW_S,
             yield event(heard / sr, raw, smoothed, labels, sex, latency)
 
 
+def _named(probs, labels) -> dict | None:
+    return None if probs is None else {n: round(float(v), 6) for n, v in zip(labels, probs)}
+
+
 def event(time_s: float, raw, smoothed, labels, sex: int, latency_ms: float) -> dict:
-    as_dict = lambda p: None if p is None else {n: round(float(v), 6) for n, v in zip(labels, p)}  # noqa: E731,E501
+    """One window's JSON-ready event (see the module docstring)."""
     return {"time": round(time_s, 3), "silent": raw is None,
             "label": None if smoothed is None else labels[int(np.argmax(smoothed))],
-            "probabilities": as_dict(smoothed), "raw": as_dict(raw),
+            "probabilities": _named(smoothed, labels), "raw": _named(raw, labels),
             "gender": gender_lib.corpora.GENDER_NAMES[sex], "latency_ms": round(latency_ms, 3)}
 
 

@@ -7,8 +7,11 @@ TESS that the real pipeline (discover → TFDS builder → features → training
   names, including RAVDESS's and TESS's duplicate trees (written as hard links, or copies where
   links are impossible, so they cost no disk); 16-bit PCM mono at the native rate (48 kHz,
   16 kHz, 44.1 kHz, 24,414 Hz). ``scale=1`` gives the full file and actor counts (1,440 /
-  7,442 / 480 / 2,800; the CREMA-D 20-file drop rule is documented in ``synth_plan``); smaller
-  scales keep every actor and class.
+  7,442 / 480 / 2,800); smaller scales keep every actor and class.
+* **CREMA-D's 20 missing files**: 91 actors × 82 sentence/emotion/level combinations = 7,462,
+  the public release has 7,442 (1,271 per emotion, 1,087 neutral). Rule: actors 1072–1091
+  each lack one ``WSI_<EMO>_XX`` file, EMO in order ANG DIS FEA HAP SAD (×3), then NEU (×5);
+  so the per-label counts match the release and every actor keeps every class.
 * **Voice model** (``serjax.synth_voice``): a source-filter synthesiser. Each actor has an F0
   (male 100–130 Hz, female 180–230 Hz), a vocal-tract scale (formants ×0.95–1.05 male,
   ×1.12–1.22 female) and random baseline offsets; each statement's text fixes the segment

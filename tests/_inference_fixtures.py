@@ -11,11 +11,12 @@ and angry, for all 24 actors × 2 statements at 48 kHz; features through the rea
 
 from __future__ import annotations
 
+import atexit
 import csv
 import dataclasses
 import functools
-import json
 import pathlib
+import shutil
 import tempfile
 
 import numpy as np
@@ -141,6 +142,7 @@ def trained_run() -> TrainedRun:
     from serjax import train
     from serjax.features import precompute
     root = pathlib.Path(tempfile.mkdtemp(prefix="serjax-inference-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     audio_dir, workdir = root / "audio", root / "workdir"
     paths = write_utterances(audio_dir)
     table = memory_table(paths, audio_dir)
@@ -157,7 +159,3 @@ def trained_run() -> TrainedRun:
     write_predictions(workdir, result, fs, list(LABELS))
     files = [audio_dir / p for p in fs.path]
     return TrainedRun(root, audio_dir, workdir, files, data, config)
-
-
-def write_json(path: pathlib.Path, payload) -> None:
-    path.write_text(json.dumps(payload))

@@ -57,3 +57,35 @@ def test_summarize_over_folds_and_seeds():
     assert got["over_folds"]["mean"] == pytest.approx(0.65)
     assert got["over_folds"]["std"] == pytest.approx(0.1)  # fold means 0.55, 0.75
     assert got["over_seeds"]["std"] == pytest.approx(0.05)  # seed means 0.6, 0.7
+
+
+def test_write_report_files(tmp_path):
+    import json
+
+    from serjax import report, train
+    curves = {p: {c: np.random.default_rng(0).random((3, 2)) for c in
+                  ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "stopped")}
+              for p in train.PHASES}
+    result = train.GridResult(
+        num_classes=2, seeds=np.array([0, 0]), n_train=np.array([4, 4]),
+        n_val=np.array([1, 1]), n_test=np.array([2, 2]),
+        test_rows=[np.array([0, 1]), np.array([2, 3])],
+        test_probs=[np.eye(2), np.eye(2)], test_pred=[np.array([0, 1]), np.array([0, 0])],
+        confusion=np.array([[[1, 0], [0, 1]], [[1, 0], [1, 0]]]), curves=curves,
+        params={}, scalers={}, timing={"compile_s": 1.0, "train_s": 2.0})
+    summary = report.write_report(
+        tmp_path, result, folds=[0, 1], labels=["calm", "angry"], true=[0, 1, 0, 1],
+        files=["a.wav", "b.wav", "c.wav", "d.wav"], actors=["x", "x", "y", "y"],
+        features_s=3.0)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(summary))
+    assert saved["overall"]["accuracy"]["overall"]["mean"] == pytest.approx(0.75)
+    assert saved["models"][1]["uar"] == pytest.approx(0.5)
+    assert saved["timing"] == {"features_s": 3.0, "compile_s": 1.0, "train_s": 2.0}
+    lines = (tmp_path / "predictions.csv").read_text().splitlines()
+    assert lines[0] == "file,actor,true,predicted,fold,seed"
+    assert lines[4] == "d.wav,y,angry,calm,1,0"
+    assert (tmp_path / "confusion.png").stat().st_size > 0
+    assert (tmp_path / "learning_curves.png").stat().st_size > 0
+    table = report.format_table(summary)
+    assert "0.750 ± 0.250" in table and "mean ± std" in (tmp_path / "report.md").read_text()

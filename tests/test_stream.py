@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from serjax import predict, stream, stream_io
+from serjax import inference_io, predict, stream
 from _inference_fixtures import trained_run
 
 SR = 22_050
@@ -91,7 +91,7 @@ def test_silence_is_gated_and_jsonl_cli(run, bundle, tmp_path, capsys):
     assert voiced[-1]["gender"] == "female"  # actor 04, estimated from F0 (yin)
     assert set(voiced[0]) == {"time", "silent", "label", "probabilities", "raw", "gender",
                               "latency_ms"}
-    line = stream_io.render_bars(voiced[-1], bundle.labels)
+    line = inference_io.render_bars(voiced[-1], bundle.labels)
     assert line.split()[1] == "sad" and "ang" in line and "ms" in line
 
 
@@ -121,5 +121,5 @@ def test_ring_buffer_and_arguments(bundle):
     assert stream.rms_dbfs(np.ones(4)) == pytest.approx(0.0)
     with pytest.raises(ValueError, match="--hop 3.0 must be > 0 and <= --window 2.5"):
         next(stream.run_stream(bundle, iter([]), hop_s=3.0))
-    assert stream_io.bar(1.0) == "█" * stream_io.BAR_WIDTH
-    assert stream_io.bar(0.0) == " " * stream_io.BAR_WIDTH
+    assert inference_io.bar(1.0) == "█" * inference_io.BAR_WIDTH
+    assert inference_io.bar(0.0) == " " * inference_io.BAR_WIDTH

@@ -233,7 +233,7 @@ def test_emotion_learnable_across_held_out_actors_and_gender_from_f0(synth_root)
         model.fit(features[~test], labels[~test])
         correct += int((model.predict(features[test]) == labels[test]).sum())
     accuracy = correct / len(labels)
-    # Measured 0.552 at seed 0 (chance 0.125; 0.649 at scale 1); the band guards against a
+    # Measured 0.573 at seed 0 (chance 0.125; 0.647 at scale 1); the band guards against a
     # trivial or a broken task.
     assert 0.40 <= accuracy <= 0.90, accuracy
     # Gender from F0 (threshold 170 Hz, between male 100-130 and female 180-230 Hz): each
