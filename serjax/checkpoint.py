@@ -10,6 +10,11 @@ Layout inside a workdir::
   models/models.json     model config, label names, number of models, seeds
 
 Restores always pass the target pytree, so optax states come back as their NamedTuples.
+
+Multi-process runs (``serjax.distributed``): every process calls every save and restore with
+its own shards of the global arrays (orbax writes each shard once and lets process 0 write
+the metadata and finalise); the small JSON files are written by process 0 only. The workdir
+must then be one shared filesystem (NFS, GCS via gcsfuse, ...) seen by all processes.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from serjax import engine, models as model_lib, train_step
+from serjax import distributed, engine, models as model_lib, train_step
 
 MODELS_DIR = "models"
 PROGRESS_DIR = "checkpoints"
@@ -51,12 +56,24 @@ def grid_fingerprint(data: dict, roles: np.ndarray, seeds: np.ndarray, model_con
     h = hashlib.sha256()
     for name in sorted(data):
         h.update(f"{name}{np.asarray(data[name]).shape}".encode())
-        h.update(np.ascontiguousarray(data[name]).tobytes())
-    h.update(np.ascontiguousarray(roles).tobytes())
-    h.update(np.ascontiguousarray(seeds).tobytes())
+        _hash_rows(h, data[name])
+    _hash_rows(h, roles)
+    _hash_rows(h, seeds)
     h.update(model_config.to_json(sort_keys=True).encode())
     h.update(train_config.to_json(sort_keys=True).encode())
     return h.hexdigest()
+
+
+def _hash_rows(h, x, chunk_bytes: int = 16 << 20) -> None:
+    """Feeds ``x``'s bytes to ``h`` a block of rows at a time: a memory-mapped [N, T, F] array
+    is never copied whole (the digest equals that of ``x.tobytes()``)."""
+    x = np.asarray(x)
+    if x.ndim == 0:
+        h.update(x.tobytes())
+        return
+    rows = max(1, chunk_bytes // max(x[:1].nbytes, 1))
+    for start in range(0, x.shape[0], rows):
+        h.update(np.ascontiguousarray(x[start:start + rows]).tobytes())
 
 
 def progress_manager(workdir, fingerprint: str) -> ocp.CheckpointManager:
@@ -70,7 +87,7 @@ def progress_manager(workdir, fingerprint: str) -> ocp.CheckpointManager:
             raise ValueError(
                 f"{root} holds checkpoints of a different grid (data, roles, seeds or config "
                 "changed); use a fresh --workdir or delete that folder to start over")
-    else:
+    elif distributed.is_main():
         tmp = stamp.with_suffix(".tmp")
         tmp.write_text(json.dumps({"fingerprint": fingerprint}))
         tmp.rename(stamp)
@@ -104,6 +121,8 @@ def save_models(directory, params, scalers, model_config, labels, seeds=None) ->
     with ocp.StandardCheckpointer() as ckptr:
         ckptr.save(state_dir, tree, force=True)
         ckptr.wait_until_finished()
+    if not distributed.is_main():
+        return root
     meta = {"model_config": json.loads(model_config.to_json()), "labels": list(labels),
             "num_models": int(jax.tree.leaves(params)[0].shape[0]),
             "seeds": None if seeds is None else [int(s) for s in seeds]}

@@ -210,6 +210,9 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     from serjax import report, train
 
     validate(config)
+    if config.get("baseline") is not None and config.baseline.get("kind"):
+        from serjax import baselines  # a paper baseline (RF, 1-D CNN, raw waveform): same data,
+        return baselines.run_baseline(config, workdir, progress)  # roles and workdir files
     if config.features.acoustic != "summary":
         raise ExperimentError(f"features.acoustic={config.features.acoustic!r}: the Conv1D "
                               "extractor reads the 162-d 'summary' vector")

@@ -10,6 +10,8 @@ Everything here is a pure function of actor ids (``ravdess/01``, ``crema_d/1001`
 * The paper's holdout: test actors 1–4. The paper numbers the Superset's actors with RAVDESS
   first, so its "1–4 Actors" are ``ravdess/01..04`` there too.
 * The paper's stratified random 80/10/10 split by source file: speaker-dependent, labelled so.
+* ``leaky`` and ``corpus_split`` (in ``serjax.split_protocols``): the authors' leaky row split,
+  and cross-corpus (every actor of ``test_corpora`` tests).
 
 Each (fold, seed) model gets validation actors drawn from its own training actors only.
 Splits become a role matrix in ``serjax.roles`` (re-exported here). Model order is fold-major:
@@ -21,8 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from serjax import corpora
-from serjax.roles import (ROLE_NAMES, TEST, TRAIN, UNUSED, VAL, LeakageError, Split,  # noqa: F401
-                          check_no_leakage, model_table, role_matrix)
+from serjax.roles import (LEAKY_PROTOCOL, ROLE_NAMES, TEST, TRAIN, UNUSED, VAL,  # noqa: F401
+                          LeakageError, Split, check_no_leakage, leaky_row_keys, model_table,
+                          role_matrix)
 
 RAVDESS_FOLDS = {
     "consecutive": tuple(tuple(f"ravdess/{i:02d}" for i in range(4 * k + 1, 4 * k + 5))
@@ -289,15 +292,7 @@ def random_split(row_source, row_label, row_actor, row_augmented=None, *, seeds=
         raise ValueError("row_source repeats among original rows; each original row must be "
                          "its own source file")
     rng = np.random.default_rng(_check_seed(split_seed, "split_seed"))
-    parts = {TRAIN: [], VAL: [], TEST: []}
-    for cls in np.unique(label):
-        idx = np.flatnonzero(label == cls)
-        idx = rng.permutation(idx[np.argsort(source[idx])])
-        n_val = _round_half_up(len(idx) * fractions[1])
-        n_test = _round_half_up(len(idx) * fractions[2])
-        parts[TEST] += list(idx[:n_test])
-        parts[VAL] += list(idx[n_test:n_test + n_val])
-        parts[TRAIN] += list(idx[n_test + n_val:])
+    parts = _stratified_parts(label, source, fractions, rng)
     files = {r: tuple(source[parts[r]]) for r in parts}
     people = {r: sorted(set(actor[parts[r]])) for r in parts}
     return [Split(0, seed, people[TRAIN], people[VAL], people[TEST], speaker_dependent=True,
@@ -305,19 +300,36 @@ def random_split(row_source, row_label, row_actor, row_augmented=None, *, seeds=
             for seed in _seeds(seeds)]
 
 
+def _stratified_parts(label: np.ndarray, order_key: np.ndarray, fractions, rng) -> dict:
+    """{TRAIN, VAL, TEST: indices}: per class ``round(n * val)`` validate, ``round(n * test)``
+    test, the rest train; within a class the items are sorted by ``order_key`` then shuffled."""
+    parts = {TRAIN: [], VAL: [], TEST: []}
+    for cls in np.unique(label):
+        idx = np.flatnonzero(label == cls)
+        idx = rng.permutation(idx[np.argsort(order_key[idx])])
+        n_val = _round_half_up(len(idx) * fractions[1])
+        n_test = _round_half_up(len(idx) * fractions[2])
+        parts[TEST] += list(idx[:n_test])
+        parts[VAL] += list(idx[n_test:n_test + n_val])
+        parts[TRAIN] += list(idx[n_test + n_val:])
+    return parts
+
+
 # ---------------------------------------------------------------------------------------------
 # The ``config.folds`` section
 # ---------------------------------------------------------------------------------------------
 
-SCHEMES = ("consecutive", "emobox", "superset", "actor_folds", "holdout", "random")
+SCHEMES = ("consecutive", "emobox", "superset", "actor_folds", "holdout", "random", "leaky",
+           "corpus_split")
 CONFIG_FIELDS = ("scheme", "n_folds", "split_seed", "n_val_actors", "test_actors", "stratify",
-                 "fractions")
+                 "fractions", "test_corpora")
 
 
 def default_folds_config(scheme: str = "consecutive", **overrides):
     """The ``config.folds`` ConfigDict. ``n_folds`` None = the scheme's own (6 or 11; required
     for ``actor_folds``); ``n_val_actors`` None = ``default_n_val_actors``; ``test_actors`` is
-    used by ``holdout``; ``stratify`` by ``actor_folds``; ``fractions`` by ``random``."""
+    used by ``holdout``; ``stratify`` by ``actor_folds``; ``fractions`` by ``random`` and
+    ``leaky``; ``test_corpora`` by ``corpus_split``."""
     from ml_collections import config_dict
     c = config_dict.ConfigDict()
     c.scheme = scheme
@@ -327,6 +339,7 @@ def default_folds_config(scheme: str = "consecutive", **overrides):
     c.test_actors = PAPER_HOLDOUT_TEST_ACTORS
     c.stratify = "corpus_gender"
     c.fractions = RANDOM_FRACTIONS
+    c.test_corpora = ("savee", "tess")
     unknown = sorted(set(overrides) - set(CONFIG_FIELDS))
     if unknown:
         raise ValueError(f"unknown folds config field(s) {unknown}; known: {CONFIG_FIELDS}")
@@ -353,8 +366,8 @@ def _fixed_folds(cfg, actors) -> Folds:
 def from_config(folds_config, actors, *, seeds=(0,), rows=None) -> list[Split]:
     """Splits for ``config.folds`` over the data's ``actors``, one per model (fold-major).
 
-    ``rows`` (scheme ``random`` only): a mapping with the FeatureSet's per-row ``source``,
-    ``label``, ``actor`` and ``augmented`` arrays.
+    ``rows`` (schemes ``random`` and ``leaky``): a mapping with the FeatureSet's per-row
+    ``source``, ``label``, ``actor`` and ``augmented`` arrays.
     """
     cfg = folds_config.to_dict() if hasattr(folds_config, "to_dict") else dict(folds_config)
     unknown = sorted(set(cfg) - set(CONFIG_FIELDS))
@@ -371,6 +384,18 @@ def from_config(folds_config, actors, *, seeds=(0,), rows=None) -> list[Split]:
         return random_split(rows["source"], rows["label"], rows["actor"], rows.get("augmented"),
                             seeds=seeds, split_seed=split_seed,
                             fractions=tuple(cfg.get("fractions", RANDOM_FRACTIONS)))
+    if scheme in ("leaky", "corpus_split"):
+        from serjax import split_protocols  # defined there; it builds on this module
+    if scheme == "leaky":
+        if rows is None:
+            raise ValueError("folds.scheme='leaky' splits rows: pass rows={'source', 'label', "
+                             "'actor', 'augmented'} from the FeatureSet")
+        return split_protocols.leaky_split(rows["source"], rows["label"], rows["actor"], rows["augmented"],
+                           seeds=seeds, split_seed=split_seed,
+                           fractions=tuple(cfg.get("fractions", RANDOM_FRACTIONS)))
+    if scheme == "corpus_split":
+        return split_protocols.corpus_split(actors, cfg.get("test_corpora", ("savee", "tess")), seeds, n_val,
+                            split_seed)
     if scheme == "holdout":
         test = cfg.get("test_actors", PAPER_HOLDOUT_TEST_ACTORS)
         test = test.split(",") if isinstance(test, str) else test

@@ -97,25 +97,28 @@ def evaluate(corpus: str, folder, method: str = "pyin", threshold_hz: float = TH
              ) -> dict:
     """Accuracy of the estimate on every file of ``corpus`` under ``folder`` (truth from the
     file names, audio prepared as for training with the default spec): {n, accuracy,
-    male_accuracy, female_accuracy, errors: [(file, truth, median F0)]}."""
+    male_accuracy, female_accuracy, errors: [(file, truth, median F0)], and per file:
+    paths, truth, f0_hz}."""
     from serjax import audio, discover  # noqa: PLC0415
     from serjax.features import spec  # noqa: PLC0415
     config = spec.default_config()
     found = discover.discover(corpus, folder)
-    truth, guess, errors = [], [], []
+    truth, guess, errors, f0 = [], [], [], []
     for item in found.files:
         samples, rate = discover.read_wav(item.abspath)
         wave = audio.prepare(samples, rate, config.audio, name=item.path)
         est = estimate_gender(wave, config.audio.sample_rate, method, threshold_hz)
         truth.append(item.info.gender)
         guess.append(est.gender)
+        f0.append(est.f0_hz)
         if est.gender != item.info.gender:
             errors.append((item.path, corpora.GENDER_NAMES[item.info.gender], est.f0_hz))
     truth, guess = np.array(truth), np.array(guess)
     per = {f"{corpora.GENDER_NAMES[g]}_accuracy": float(np.mean(guess[truth == g] == g))
            if np.any(truth == g) else None for g in (corpora.MALE, corpora.FEMALE)}
     return {"n": int(truth.size), "accuracy": float(np.mean(truth == guess)), **per,
-            "errors": errors}
+            "errors": errors, "paths": [i.path for i in found.files], "truth": truth,
+            "f0_hz": np.array(f0)}
 
 
 def main(argv=None) -> None:

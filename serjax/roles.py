@@ -12,6 +12,12 @@ The paper's random 80/10/10 split is *speaker-dependent* (one actor's files land
 roles); such splits carry ``speaker_dependent=True`` and file sets instead, and for them only
 the augmented-row rule and the file-level rule (no source file in two roles) apply.
 
+The authors' own procedure (augment first, then split the *rows* at random) exists only as
+``leaky=True`` splits, to measure the gap it causes: their file sets hold row keys
+(``leaky_row_keys``: source id + copy rank), so an augmented copy of a test file may train
+and augmented rows may test. Leaky splits are exempt from the augmented-row rule and say
+``LEAKY_PROTOCOL`` wherever their protocol is printed.
+
 Pure NumPy; no audio, no JAX.
 """
 
@@ -24,6 +30,7 @@ import numpy as np
 UNUSED, TRAIN, VAL, TEST = 0, 1, 2, 3
 ROLE_NAMES = {UNUSED: "UNUSED", TRAIN: "TRAIN", VAL: "VAL", TEST: "TEST"}
 ROLE_DTYPE = np.int8
+LEAKY_PROTOCOL = "leaky (speaker-dependent, augmented before split)"
 
 
 class LeakageError(ValueError):
@@ -71,6 +78,7 @@ class Split:
     train_files: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     val_files: tuple[str, ...] = dataclasses.field(default=(), repr=False)
     test_files: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+    leaky: bool = False  # row-level split after augmentation (the authors' procedure)
 
     def __post_init__(self):
         for name in ("fold", "seed"):
@@ -79,6 +87,10 @@ class Split:
                 raise ValueError(f"Split.{name} must be a non-negative int, got {value!r}")
             object.__setattr__(self, name, int(value))
         object.__setattr__(self, "speaker_dependent", bool(self.speaker_dependent))
+        object.__setattr__(self, "leaky", bool(self.leaky))
+        if self.leaky and not self.speaker_dependent:
+            raise ValueError(f"{self.name}: a leaky split is speaker-dependent; pass "
+                             "speaker_dependent=True (build it with folds.leaky_split)")
         for field in ("train_actors", "val_actors", "test_actors",
                       "train_files", "val_files", "test_files"):
             object.__setattr__(self, field, _sorted_names(getattr(self, field), f"Split.{field}"))
@@ -106,11 +118,14 @@ class Split:
     @property
     def name(self) -> str:
         """Human-readable model name used in errors and tables, e.g. ``fold 2 seed 0``."""
-        tag = " [speaker-dependent]" if self.speaker_dependent else ""
+        tag = (" [leaky]" if self.leaky else
+               " [speaker-dependent]" if self.speaker_dependent else "")
         return f"fold {self.fold} seed {self.seed}{tag}"
 
     @property
     def protocol(self) -> str:
+        if self.leaky:
+            return LEAKY_PROTOCOL
         return "speaker-dependent" if self.speaker_dependent else "speaker-independent"
 
 
@@ -132,6 +147,20 @@ def _check_rows(row_actor, row_augmented, row_source):
             raise ValueError(f"row_source has shape {row_source.shape}, expected "
                              f"{row_actor.shape} (one source file id per row)")
     return row_actor, row_augmented, row_source
+
+
+def leaky_row_keys(row_source, row_augmented) -> np.ndarray:
+    """str[N] id of every row for leaky splits: ``"<source>#<k>"``, k = the row's rank among
+    the rows of its source file (original first, then augmented copies in row order)."""
+    source = np.asarray(row_source).astype(str)
+    augmented = np.asarray(row_augmented, bool)
+    order = np.lexsort((np.arange(len(source)), augmented, source))
+    sorted_source = source[order]
+    starts = np.r_[True, sorted_source[1:] != sorted_source[:-1]] if len(source) else []
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(source)), 0))
+    rank = np.empty(len(source), np.int64)
+    rank[order] = np.arange(len(source)) - group_start
+    return np.char.add(np.char.add(source, "#"), rank.astype(str))
 
 
 def _expected_roles(splits: list[Split], keys: np.ndarray, by_files: bool) -> np.ndarray:
@@ -184,7 +213,11 @@ def role_matrix(row_actor, row_augmented, splits: list[Split], row_source=None) 
         by_file = _expected_roles(splits, files, by_files=True)[:, file_code]
         sd = np.array([s.speaker_dependent for s in splits])
         roles[sd] = by_file[sd]
-    aug = row_augmented[None, :]
+    leaky = np.array([s.leaky for s in splits])
+    if leaky.any():
+        keys, key_code = np.unique(leaky_row_keys(row_source, row_augmented), return_inverse=True)
+        roles[leaky] = _expected_roles(splits, keys, by_files=True)[:, key_code][leaky]
+    aug = row_augmented[None, :] & ~leaky[:, None]
     roles = np.where(aug & (roles != TRAIN), UNUSED, roles).astype(ROLE_DTYPE)
     check_no_leakage(roles, row_actor, row_augmented, splits, row_source)
     _require_rows(roles, splits)
@@ -205,8 +238,8 @@ def _require_rows(roles: np.ndarray, splits: list[Split]) -> None:
 
 
 def model_table(splits: list[Split]) -> dict[str, np.ndarray]:
-    """Columns over the M models: ``model, fold, seed`` (int32), ``speaker_dependent`` (bool),
-    ``protocol`` (str), ``n_train_actors, n_val_actors, n_test_actors`` (int32) and
+    """Columns over the M models: ``model, fold, seed`` (int32), ``speaker_dependent``, ``leaky``
+    (bool), ``protocol`` (str), ``n_train_actors, n_val_actors, n_test_actors`` (int32) and
     ``train_actors, val_actors, test_actors`` (str, ids joined by spaces)."""
     def col(fn, dtype):
         return np.array([fn(s) for s in splits], dtype=dtype)
@@ -215,6 +248,7 @@ def model_table(splits: list[Split]) -> dict[str, np.ndarray]:
         "fold": col(lambda s: s.fold, np.int32),
         "seed": col(lambda s: s.seed, np.int32),
         "speaker_dependent": col(lambda s: s.speaker_dependent, bool),
+        "leaky": col(lambda s: s.leaky, bool),
         "protocol": col(lambda s: s.protocol, str),
         "n_train_actors": col(lambda s: len(s.train_actors), np.int32),
         "n_val_actors": col(lambda s: len(s.val_actors), np.int32),
@@ -261,12 +295,13 @@ def check_no_leakage(roles, row_actor, row_augmented, models: list[Split],
                      row_source=None) -> None:
     """Raises LeakageError (naming the model and the actor, file or row) unless:
 
-    * no augmented row is VAL or TEST (every model);
+    * no augmented row is VAL or TEST (every model but leaky ones, whose rows are split);
     * speaker-independent models: no actor holds two of TRAIN / VAL / TEST, and every
       non-UNUSED row's role is its actor's role in the split (so no test or validation actor
       reaches training, no test actor reaches validation);
     * speaker-dependent models: no source file holds two roles and every non-UNUSED row's role
-      is its source file's role in the split (needs ``row_source``).
+      is its source file's role in the split (needs ``row_source``);
+    * leaky models: every non-UNUSED row's role is its row key's role (``leaky_row_keys``).
 
     Args: ``roles`` int8[M, N]; ``row_actor`` str[N]; ``row_augmented`` bool[N]; ``models`` the
     M splits; ``row_source`` str[N] (for speaker-dependent models).
@@ -282,7 +317,8 @@ def check_no_leakage(roles, row_actor, row_augmented, models: list[Split],
     roles = roles.astype(np.int64)
     _need_sources(models, row_source)
 
-    bad_aug = row_augmented[None, :] & ((roles == VAL) | (roles == TEST))
+    leaky = np.array([s.leaky for s in models], dtype=bool)
+    bad_aug = (row_augmented[None, :] & ~leaky[:, None]) & ((roles == VAL) | (roles == TEST))
     if bad_aug.any():
         m, i = np.argwhere(bad_aug)[0]
         raise LeakageError(f"model {m} ({models[m].name}): augmented row {i} (actor "
@@ -295,9 +331,15 @@ def check_no_leakage(roles, row_actor, row_augmented, models: list[Split],
                      "actor")
     expected = _expected_roles(models, actors, by_files=False)[:, actor_code]
     _raise_disagreement(roles, expected, ~sd, row_actor, models, "actor")
-    if sd.any():
+    by_file = sd & ~leaky
+    if by_file.any():
         files, file_code = np.unique(row_source, return_inverse=True)
-        _raise_two_roles(_roles_per_key(roles, file_code, len(files)), sd, files, models,
+        _raise_two_roles(_roles_per_key(roles, file_code, len(files)), by_file, files, models,
                          "source file")
         expected = _expected_roles(models, files, by_files=True)[:, file_code]
-        _raise_disagreement(roles, expected, sd, row_source, models, "source file")
+        _raise_disagreement(roles, expected, by_file, row_source, models, "source file")
+    if leaky.any():
+        row_keys = leaky_row_keys(row_source, row_augmented)
+        keys, key_code = np.unique(row_keys, return_inverse=True)
+        expected = _expected_roles(models, keys, by_files=True)[:, key_code]
+        _raise_disagreement(roles, expected, leaky, row_keys, models, "row")

@@ -1,24 +1,37 @@
-"""Spreading the model axis ``M`` over every device with ``jit`` + ``NamedSharding``.
+"""Spreading the model axis ``M`` over every device, of one process or of many.
 
-Per-model arrays (leading axis ``M``) are split along a one-axis ``Mesh`` named ``models``;
-data shared by every model (features, labels) is replicated. ``M`` is padded to a multiple
-of the device count with copies of the last model (real work whose results are dropped), so
-one device or N devices run the same per-model computation and give the same metrics.
-The mesh is built with ``Mesh(...)`` directly: ``jax.make_mesh`` now defaults to explicit axis
-types, under which sharding constraints raise.
+Per-model arrays (leading axis ``M``) are split along a one-axis ``Mesh`` named ``models``
+over the *global* device list (all processes' devices under ``jax.distributed``); data shared
+by every model (features, labels) is replicated. ``M`` is padded to a multiple of the device
+count with copies of the last model (real work whose results are dropped), so one device or
+N devices in any number of processes run the same per-model computation and give the same
+metrics. The mesh is built with ``Mesh(...)`` directly: ``jax.make_mesh`` now defaults to
+explicit axis types, under which sharding constraints raise.
+
+Host → device: every process holds the same host arrays, and
+``jax.make_array_from_callback`` hands each local device only its own slice, so the same
+code runs with one process or many. Large replicated arrays (frame features) are uploaded
+in row chunks into a preallocated device buffer (:func:`put_replicated`), so the host never
+holds more than one chunk beyond the (memory-mapped) source, whatever its dtype.
+Device → host: :func:`to_host` gathers sharded arrays from every process.
 """
 
 from __future__ import annotations
 
+import functools
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 MODEL_AXIS = "models"
+#: Replicated arrays larger than this are uploaded in row chunks of about this size.
+UPLOAD_CHUNK_BYTES = 64 << 20
 
 
 def model_mesh(devices=None) -> Mesh:
-    """A 1-D mesh over ``devices`` (default: all of them) whose axis carries the models."""
+    """A 1-D mesh over ``devices`` (default: every device of every process) for the models."""
     devices = jax.devices() if devices is None else list(devices)
     return Mesh(np.asarray(devices), (MODEL_AXIS,))
 
@@ -48,12 +61,94 @@ def replicated(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec())
 
 
+def _host(a) -> np.ndarray:
+    """A host view of ``a`` (no copy for NumPy arrays and memmaps)."""
+    if isinstance(a, jax.Array):
+        return np.asarray(to_host(a))
+    return np.asarray(a)
+
+
+def _from_host(a: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    """A global array whose local shards are cut from the host array ``a`` (same everywhere)."""
+    if a.ndim == 0:
+        a = a.reshape(())
+    return jax.make_array_from_callback(a.shape, sharding, lambda index: np.asarray(a[index]))
+
+
 def put_per_model(tree, mesh: Mesh):
-    """Places every leaf of a pytree with leading axis ``M`` split over the mesh."""
+    """Places every leaf of a pytree with leading axis ``M`` split over the mesh.
+
+    Leaves are host arrays (identical in every process); each device receives only its models.
+    """
     sharding = per_model(mesh)
-    return jax.tree.map(lambda a: jax.device_put(a, sharding), tree)
+    return jax.tree.map(lambda a: _from_host(_host(a), sharding), tree)
 
 
-def put_replicated(tree, mesh: Mesh):
+def put_replicated(tree, mesh: Mesh, dtype=None, chunk_bytes: int = UPLOAD_CHUNK_BYTES):
+    """Places every leaf of a pytree on every device of the mesh, optionally cast to ``dtype``.
+
+    A leaf larger than ``chunk_bytes`` (or one that needs a cast) goes up in row chunks into a
+    preallocated device buffer, so a float16 memmap of frames becomes a float32 device array
+    without a float32 (or any full) copy on the host.
+    """
     sharding = replicated(mesh)
-    return jax.tree.map(lambda a: jax.device_put(a, sharding), tree)
+
+    def one(a):
+        a = _host(a)
+        target = np.dtype(dtype or a.dtype)
+        if a.ndim == 0 or (a.nbytes <= chunk_bytes and a.dtype == target):
+            return _from_host(a, sharding)
+        return upload_in_chunks(a, sharding, target, chunk_bytes)
+    return jax.tree.map(one, tree)
+
+
+def chunk_rows(shape, dtype, chunk_bytes: int) -> int:
+    """Rows per upload chunk so that one chunk holds at most ``chunk_bytes`` (at least 1)."""
+    row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(dtype).itemsize
+    return max(1, chunk_bytes // max(row_bytes, 1))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _zeros(shape, dtype, sharding):
+    return jax.lax.with_sharding_constraint(jnp.zeros(shape, dtype), sharding)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _write_rows(buffer, rows, start):
+    """buffer[start:start + len(rows)] = rows, in place (the buffer is donated)."""
+    index = (start,) + (0,) * (buffer.ndim - 1)
+    return jax.lax.dynamic_update_slice(buffer, rows, index)
+
+
+def upload_in_chunks(host: np.ndarray, sharding: NamedSharding, dtype=None,
+                     chunk_bytes: int = UPLOAD_CHUNK_BYTES) -> jax.Array:
+    """``host [N, ...]`` (e.g. a memmap) as a device array with ``sharding``, built chunk by chunk.
+
+    Host memory beyond the source: one chunk of ``chunk_bytes`` (cast to ``dtype``). Device
+    memory: the result plus one chunk. At most two chunk shapes compile (full and last).
+    """
+    dtype = np.dtype(dtype or host.dtype)
+    if host.ndim == 0:
+        return _from_host(np.asarray(host, dtype), sharding)
+    n = host.shape[0]
+    out = _zeros(tuple(host.shape), dtype, sharding)
+    step = chunk_rows(host.shape, dtype, chunk_bytes)
+    for start in range(0, n, step):
+        chunk = np.asarray(host[start:start + step], dtype)
+        out = _write_rows(out, _from_host(chunk, sharding), np.int32(start))
+    return out
+
+
+def to_host(tree, num_models: int | None = None):
+    """Device pytree → NumPy pytree, gathering shards held by other processes.
+
+    With ``num_models`` only the first ``num_models`` entries of the leading (model) axis are
+    kept (dropping the mesh padding). Every process gets the whole array.
+    """
+    def one(a):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:
+            from jax.experimental import multihost_utils  # noqa: PLC0415
+            a = multihost_utils.process_allgather(a, tiled=True)
+        a = np.asarray(a)
+        return a if num_models is None else a[:num_models]
+    return jax.tree.map(one, tree)

@@ -142,16 +142,17 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     steps = grid_data.steps_per_epoch(roles, batch_size)
 
     put_m = lambda x: sharding.put_per_model(x, mesh)  # noqa: E731
-    dev = sharding.put_replicated({k: jnp.asarray(v) for k, v in data.items()}, mesh)
-    seeds_d = put_m(jnp.asarray(seeds_p, jnp.int32))
+    dev = sharding.put_replicated(data, mesh)  # one upload, in chunks; no host copy
+    seeds_d = put_m(np.asarray(seeds_p, np.int32))
     train_d, val_d, test_d = put_m(train_rows), put_m(val_rows), put_m(test_rows)
-    all_rows_d = sharding.put_replicated(jnp.asarray(all_rows), mesh)
+    all_rows_d = sharding.put_replicated(all_rows, mesh)
 
     program = engine.get_program(model_config, train_config, num_classes, mesh)
     width = models.fused_width(model_config, data["statistical"].shape[1])
     state1, state2 = program.init(seeds_d, dev["acoustic"], width)
     scaler1 = program.scaler1(dev["acoustic"], train_d)
-    scaler2 = put_m(Scaler(jnp.zeros((padded, width)), jnp.ones((padded, width))))
+    scaler2 = put_m(Scaler(np.zeros((padded, width), np.float32),
+                           np.ones((padded, width), np.float32)))
     curves = np.full((2, epochs, padded, len(CURVE_NAMES)), np.nan, np.float32)
     state = _grid_state(state1, state2, scaler1, scaler2, curves)
 
@@ -174,14 +175,14 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
                                                        all_rows_d, train_d)
             if g == epochs:
                 state["scaler2"] = fresh_scaler
-        if not bool(np.all(np.asarray(state[key].stopped))):
+        if not bool(np.all(sharding.to_host(state[key].stopped))):
             batches = put_m(grid_data.epoch_batches(train_rows, seeds_p, phase, epoch,
                                                     batch_size, steps))
             run = program.epoch1 if phase == 0 else program.epoch2
             inputs = dev["acoustic"] if phase == 0 else fused
             state[key], metrics = run(state[key], state[f"scaler{phase + 1}"], inputs, dev["label"],
                                       batches, val_d, seeds_d, np.int32(epoch))
-            metrics = np.asarray(metrics)
+            metrics = sharding.to_host(metrics)  # gathered from every process
             _check_finite(metrics, num_models, PHASES[phase], epoch)
             state["curves"][phase, epoch] = metrics
             bar.set_postfix(step=PHASES[phase],
@@ -217,7 +218,7 @@ def _check_finite(metrics: np.ndarray, num_models: int, phase: str, epoch: int) 
 def _collect(program, state, logits, confusion, roles, seeds, test_rows, num_classes,
              train_s) -> GridResult:
     m = len(seeds)
-    logits = np.asarray(logits)[:m]
+    logits, confusion = sharding.to_host((logits, confusion), m)
     probs = np.asarray(jax.nn.softmax(jnp.asarray(logits), -1))
     rows, prob_list, pred_list = [], [], []
     for i in range(m):
@@ -227,16 +228,16 @@ def _collect(program, state, logits, confusion, roles, seeds, test_rows, num_cla
         pred_list.append(probs[i][valid].argmax(-1))
     curves = {name: {c: state["curves"][p, :, :m, j] for j, c in enumerate(CURVE_NAMES)}
               for p, name in enumerate(PHASES)}
-    params = engine.to_host({"extractor": state["phase1"].best_params,
-                             "classifier": state["phase2"].best_params}, m)
-    scalers = {"acoustic": Scaler(*engine.to_host(tuple(state["scaler1"]), m)),
-               "fused": Scaler(*engine.to_host(tuple(state["scaler2"]), m))}
+    params = sharding.to_host({"extractor": state["phase1"].best_params,
+                               "classifier": state["phase2"].best_params}, m)
+    scalers = {"acoustic": Scaler(*sharding.to_host(tuple(state["scaler1"]), m)),
+               "fused": Scaler(*sharding.to_host(tuple(state["scaler2"]), m))}
     flops = {name: program.flops(name) for name in ("epoch1", "epoch2")
              if name in program.compiled}
     return GridResult(
         num_classes=num_classes, seeds=seeds, n_train=(roles == TRAIN).sum(1),
         n_val=(roles == VAL).sum(1), n_test=(roles == TEST).sum(1), test_rows=rows,
-        test_probs=prob_list, test_pred=pred_list, confusion=np.asarray(confusion)[:m],
+        test_probs=prob_list, test_pred=pred_list, confusion=confusion,
         curves=curves, params=params, scalers=scalers,
         timing={"compile_s": program.compile_s, "train_s": train_s,
                 "compile_by_function": dict(program.compile_times)}, flops=flops)
