@@ -11,7 +11,8 @@ concatenated and resampled once to 22,050 Hz; windows of 2.5 s every 0.5 s.
 Prints (Markdown) per-window latency p50 / p95 after ``--warmup`` windows for each feature path
 (``jax``: features + forward in one jitted function; ``librosa``: the precompute code + jitted
 forward), the split of the JAX path into trim / features+forward, the real-time factor
-(window hop / p95), and ``predict`` throughput in files/s with a fixed gender and with
+(window / p95, and hop / p95), the JAX features and the forward pass timed alone, and
+``predict`` throughput in files/s with a fixed gender and with
 ``--gender auto`` (pyin).
 """
 
@@ -103,6 +104,28 @@ def window_latency(bundle, wave, features: str, windows: int, warmup: int) -> di
             "rest_p50": ms(np.subtract(total, trim), 50)}
 
 
+def component_latency(bundle, wave, repeats: int) -> dict:
+    """p50 ms of the JAX features alone and of the forward pass alone (one 2.5 s window)."""
+    import jax
+    window_n = int(2.5 * 22_050)
+    features = jax.jit(stream.traceable_features(bundle.config))
+    window, length = wave[:window_n], np.int32(window_n)
+    summary, stats = jax.block_until_ready(features(window, length))
+    classifier = predict.Classifier(bundle)
+    classifier.probs(summary, stats, np.ones(1, np.float32))
+    out = {}
+    for name, fn in (("features", lambda: jax.block_until_ready(features(window, length))),
+                     ("forward", lambda: classifier.probs(summary, stats,
+                                                          np.ones(1, np.float32)))):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        out[name] = 1e3 * float(np.median(times))
+    return out
+
+
 def predict_rate(bundle, paths, gender: str) -> float:
     classifier = predict.Classifier(bundle)
     predict.predict_files(bundle, paths[:2], gender, classifier=classifier)  # warm-up
@@ -136,6 +159,10 @@ def main() -> None:
                 print(f"| {name} | {features} | {r['p50']:.1f} | {r['p95']:.1f} | "
                       f"{r['trim_p50']:.1f} | {r['rest_p50']:.1f} | {2500 / r['p95']:.0f} "
                       f"({500 / r['p95']:.0f}) |")
+        print("\n| models | JAX features alone p50 ms | forward alone p50 ms |\n|---|---|---|")
+        for name, bundle in bundles:
+            parts = component_latency(bundle, wave, args.windows)
+            print(f"| {name} | {parts['features']:.1f} | {parts['forward']:.2f} |")
         name, bundle = bundles[-1]
         print(f"\n| predict ({name}, {args.files} files of ~2.5 s) | files/s |\n|---|---|")
         for gender in ("male", "auto"):

@@ -205,7 +205,7 @@ def run_baseline(config: ml_collections.ConfigDict, workdir, progress: bool = Tr
     features_s = time.perf_counter() - start
     grid = experiment.grid_inputs(config, feature_set)
     seeds = [s.seed for s in grid.splits]
-    extra, curves = {}, None
+    extra, curves, roles = {}, None, grid.roles
     if kind == "random_forest":
         preds, timing = random_forest(grid.data, grid.roles, seeds, config.baseline)
     elif kind == "cnn1d":
@@ -213,9 +213,9 @@ def run_baseline(config: ml_collections.ConfigDict, workdir, progress: bool = Tr
     else:
         from serjax import raw_waveform
 
-        preds, timing, curves = raw_waveform.train_and_predict(config, feature_set, grid,
-                                                               progress)
-    result = predictions(grid.roles, seeds, grid.data["label"], preds, len(grid.labels),
+        preds, timing, curves, roles = raw_waveform.train_and_predict(config, feature_set, grid,
+                                                                      progress)
+    result = predictions(roles, seeds, grid.data["label"], preds, len(grid.labels),
                          timing, curves)
     summary = write_report(workdir, result, folds=[s.fold for s in grid.splits],
                            labels=list(grid.labels), true=grid.data["label"], files=grid.files,

@@ -41,8 +41,9 @@ LONG_BARRIER_MS = 24 * 3600 * 1000
 _BARRIER_USES: dict[str, int] = {}
 
 
-class DistributedError(RuntimeError):
-    """A multi-process setup that cannot start; the message says what to set."""
+class DistributedError(ValueError):
+    """A multi-process setup that cannot start; the message says what to set (a ValueError:
+    a user-input problem the CLI reports plainly)."""
 
 
 def _int_or_none(value, name: str) -> int | None:

@@ -30,9 +30,22 @@ def _apply_with_dropout(module, pick_logits: bool):
     return apply_fn
 
 
+def spec_augment_config(train_config) -> train_step.SpecAugment:
+    """``train.specaugment`` as the static ``SpecAugment`` of the extractor step (off if the
+    config has no such section)."""
+    c = train_config.get("specaugment")
+    if c is None:
+        return train_step.SpecAugment()
+    aug = train_step.SpecAugment(int(c.time_masks), int(c.time_width), int(c.feature_masks),
+                                 int(c.feature_width))
+    if min(aug.time_masks, aug.time_width, aug.feature_masks, aug.feature_width) < 0:
+        raise ValueError(f"train.specaugment {aug} has a negative field; use 0 to turn a mask off")
+    return aug
+
+
 def phase_specs(model_config, train_config, num_classes: int):
     """(extractor module, classifier module, spec of step 1, spec of step 2)."""
-    extractor = models.Conv1DExtractor(model_config, num_classes)
+    extractor = models.extractor_module(model_config, num_classes)
     classifier = models.MLPClassifier(model_config, num_classes)
     common = dict(
         learning_rate=float(train_config.learning_rate),
@@ -41,8 +54,11 @@ def phase_specs(model_config, train_config, num_classes: int):
         min_lr=float(train_config.min_lr),
         early_stop_patience=int(train_config.early_stop_patience),
         unroll=int(train_config.scan_unroll),
-        eval_chunk=int(train_config.eval_batch_size))
-    spec1 = PhaseSpec("extractor", _apply_with_dropout(extractor, True), **common)
+        eval_chunk=int(train_config.eval_batch_size),
+        num_classes=num_classes,
+        class_balanced=bool(train_config.get("class_balanced", False)))
+    spec1 = PhaseSpec("extractor", _apply_with_dropout(extractor, True),
+                      augment=spec_augment_config(train_config), **common)
     spec2 = PhaseSpec("classifier", _apply_with_dropout(classifier, False), **common)
     return extractor, classifier, spec1, spec2
 
@@ -54,10 +70,19 @@ def fuse(deep: jax.Array, statistical: jax.Array, gender: jax.Array, fusion: str
     return jnp.concatenate([deep, statistical, gender[:, None]], axis=-1)
 
 
+def extractor_inputs(data: dict):
+    """What step 1 reads: ``data["acoustic"] [N, F]``, or for frames FeatureSets
+    ``{"frames": acoustic [N, T, F], "mask": frame_mask [N, T]}``."""
+    if "frame_mask" in data:
+        return {"frames": data["acoustic"], "mask": data["frame_mask"]}
+    return data["acoustic"]
+
+
 def deep_features(extractor, params, scaler: Scaler, acoustic, rows, chunk: int):
-    """The frozen extractor's 32 deep units for ``rows [R]`` (R a multiple of chunk)."""
+    """The frozen extractor's 32 deep units for ``rows [R]`` (R a multiple of chunk);
+    ``acoustic`` is ``[N, F]`` or the frames dict of ``extractor_inputs``."""
     def one(idx):
-        x = train_step.standardize(acoustic[jnp.maximum(idx, 0)], scaler)
+        x = train_step.standardize(train_step.gather_rows(acoustic, idx), scaler)
         return extractor.apply(params, x, train=False)[1]
     out = jax.lax.map(one, rows.reshape(-1, chunk))
     return out.reshape(rows.shape[0], -1)
@@ -82,7 +107,7 @@ class GridProgram:
 
         def init(seeds, acoustic, fused_example):
             keys = jax.vmap(jax.random.key)(seeds)
-            x1 = jnp.zeros((1, acoustic.shape[1]), jnp.float32)
+            x1 = jax.tree.map(lambda a: jnp.ones((1, *a.shape[1:]), jnp.float32), acoustic)
             x2 = jnp.zeros_like(fused_example)
             p1 = jax.vmap(lambda k: self.extractor.init(
                 {"params": jax.random.fold_in(k, 1)}, x1, train=False))(keys)
@@ -93,13 +118,21 @@ class GridProgram:
             return s1, s2
 
         def scaler1(acoustic, train_rows):
-            return jax.vmap(train_step.fit_scaler, in_axes=(None, 0, None))(
-                acoustic, train_rows, standardize)
+            if not isinstance(acoustic, dict):
+                return jax.vmap(train_step.fit_scaler, in_axes=(None, 0, None))(
+                    acoustic, train_rows, standardize)
+            # frames: per-row sums once, then each model sums its TRAIN rows' sums
+            frames, mask = acoustic["frames"], acoustic["mask"]
+            m = mask.astype(jnp.float32)[..., None]
+            shift = (frames.astype(jnp.float32) * m).sum((0, 1)) / jnp.maximum(m.sum(), 1.0)
+            sums = train_step.frame_row_sums(frames, mask, shift)
+            return jax.vmap(train_step.fit_scaler_from_sums, in_axes=(None, None, 0, None))(
+                sums, shift, train_rows, standardize)
 
         def fused_inputs(state1, scaler, data, all_rows, train_rows):
             def one(params, sc, rows):
-                deep = deep_features(self.extractor, params, sc, data["acoustic"], all_rows,
-                                     chunk)[:data["label"].shape[0]]
+                deep = deep_features(self.extractor, params, sc, extractor_inputs(data),
+                                     all_rows, chunk)[:data["label"].shape[0]]
                 fused = fuse(deep, data["statistical"], data["gender"], fusion)
                 return fused, train_step.fit_scaler(fused, rows, standardize)
             return jax.vmap(one)(state1.best_params, scaler, train_rows)

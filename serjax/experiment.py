@@ -167,8 +167,9 @@ def grid_inputs(config: ml_collections.ConfigDict, feature_set) -> GridInputs:
     roles = np.zeros((len(splits), len(y)), np.int8)
     roles[:, keep] = folds.role_matrix(actor[keep], augmented[keep], splits,
                                        row_source=files[keep])
-    data = {"acoustic": np.asarray(feature_set.acoustic, np.float32),
-            "statistical": np.asarray(feature_set.statistical, np.float32),
+    # Memory-mapped views, not copies (frames can be GBs); the engine uploads them once.
+    data = {"acoustic": np.asarray(feature_set.acoustic),
+            "statistical": np.asarray(feature_set.statistical),
             "gender": np.asarray(feature_set.gender, np.int32), "label": y}
     return GridInputs(data, roles, splits, labels, files, actor)
 
@@ -207,8 +208,11 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     training continues from its last per-epoch checkpoint.
     """
     from serjax import config as config_lib
-    from serjax import report, train
+    from serjax import distributed, report, train
 
+    distributed.initialize()  # joins a process group when the environment describes one
+    main = distributed.is_main()  # only process 0 prints and writes reports
+    progress = progress and main
     validate(config)
     if config.get("baseline") is not None and config.baseline.get("kind"):
         from serjax import baselines  # a paper baseline (RF, 1-D CNN, raw waveform): same data,
@@ -217,12 +221,14 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
         raise ExperimentError(f"features.acoustic={config.features.acoustic!r}: the Conv1D "
                               "extractor reads the 162-d 'summary' vector")
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(config_lib.to_json(config))
-    _write_json(workdir / "versions.json", versions())
+    if main:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "config.json").write_text(config_lib.to_json(config))
+        _write_json(workdir / "versions.json", versions())
 
     start = time.perf_counter()
-    feature_set = prepare_features(config, progress)
+    with distributed.main_first("features"):  # process 0 fills the caches, the rest reuse them
+        feature_set = prepare_features(config, progress)
     features_s = time.perf_counter() - start
     if progress:
         print(describe_features(feature_set))
@@ -230,6 +236,8 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     result = train.train_grid(grid.data, grid.roles, [s.seed for s in grid.splits],
                               config.model, config.train, labels=grid.labels,
                               workdir=workdir, progress=progress)
+    if not main:
+        return {}
     summary = report.write_report(workdir, result, folds=[s.fold for s in grid.splits],
                                   labels=list(grid.labels), true=grid.data["label"],
                                   files=grid.files, actors=grid.actors, features_s=features_s)

@@ -13,24 +13,37 @@ import numpy as np
 
 UNUSED, TRAIN, VAL, TEST = 0, 1, 2, 3
 DATA_KEYS = ("acoustic", "statistical", "gender", "label")
+OPTIONAL_KEYS = ("frame_mask", "actor")  # frames FeatureSets; speaker-level normalisation
 
 
 def check_grid_inputs(data: dict, roles, seeds, num_classes: int | None = None):
     """Validates the engine's inputs and returns them as NumPy arrays.
 
+    ``data`` may also hold ``frame_mask bool [N, T]`` (then ``acoustic`` is frames
+    ``[N, T, F]``, float16 or float32, cropped here to the longest real sequence) and
+    ``actor [N]`` (any ids; returned as int32 codes).
     Returns ``(data, roles int8 [M, N], seeds int64 [M], num_classes)``; raises ValueError
     naming the offending input and the fix.
     """
     missing = [k for k in DATA_KEYS if k not in data]
     if missing:
         raise ValueError(f"train_grid: data is missing {missing}; pass a dict with {DATA_KEYS}")
-    acoustic = np.asarray(data["acoustic"], np.float32)
+    acoustic = np.asarray(data["acoustic"])
+    acoustic = acoustic if acoustic.dtype == np.float16 else acoustic.astype(np.float32)
     statistical = np.asarray(data["statistical"], np.float32)
     gender = np.asarray(data["gender"]).astype(np.float32)
     label = np.asarray(data["label"])
     n = acoustic.shape[0]
-    if acoustic.ndim != 2:
-        raise ValueError(f"data['acoustic'] must be float32 [N, F]; got shape {acoustic.shape}")
+    frame_mask = None
+    if "frame_mask" in data:
+        frame_mask = np.asarray(data["frame_mask"]).astype(bool)
+        if acoustic.ndim != 3 or frame_mask.shape != acoustic.shape[:2]:
+            raise ValueError(f"frames data: acoustic must be [N, T, F] and frame_mask [N, T]; "
+                             f"got {acoustic.shape} and {frame_mask.shape}")
+        acoustic, frame_mask = crop_frames(acoustic, frame_mask)
+    elif acoustic.ndim != 2:
+        raise ValueError(f"data['acoustic'] must be float32 [N, F] (or frames [N, T, F] with "
+                         f"data['frame_mask']); got shape {acoustic.shape}")
     if statistical.ndim != 2 or statistical.shape[0] != n:
         raise ValueError(f"data['statistical'] must be [N={n}, S]; got {statistical.shape}")
     if gender.shape != (n,) or label.shape != (n,):
@@ -63,7 +76,72 @@ def check_grid_inputs(data: dict, roles, seeds, num_classes: int | None = None):
         raise ValueError("seeds must be non-negative integers")
     clean = dict(acoustic=acoustic, statistical=statistical, gender=gender,
                  label=label.astype(np.int32))
+    if frame_mask is not None:
+        clean["frame_mask"] = frame_mask
+    if "actor" in data:
+        actor = np.asarray(data["actor"])
+        if actor.shape != (n,):
+            raise ValueError(f"data['actor'] must be [N={n}]; got {actor.shape}")
+        clean["actor"] = np.unique(actor, return_inverse=True)[1].astype(np.int32)
     return clean, roles.astype(np.int8), seeds, int(num_classes)
+
+
+def model_inputs(data: dict, model_config, train_config) -> dict:
+    """Checks that the data suits ``model.kind`` and applies ``train.speaker_norm``."""
+    frames = "frame_mask" in data
+    kind = model_config.get("kind", "fusionnet")
+    if frames != (kind == "frames_cnn"):
+        have = "frames [N, T, F]" if frames else "summary vectors [N, F]"
+        raise ValueError(
+            f"model.kind={kind!r} does not read {have}: use model.kind='frames_cnn' with "
+            "features.acoustic='frames', or model.kind='fusionnet' with features.acoustic="
+            "'summary'")
+    if train_config.get("speaker_norm", False):
+        data = speaker_normalize(data)
+    return data
+
+
+def crop_frames(frames: np.ndarray, mask: np.ndarray, multiple: int = 16):
+    """Drops trailing frames that are padding in every row (T rounded up to ``multiple``):
+    ``FeatureSet``s pad to ``features.max_frames``, often far beyond the longest utterance."""
+    real = np.flatnonzero(mask.any(0))
+    t = int(real[-1]) + 1 if real.size else 1
+    t = min(-(-t // multiple) * multiple, frames.shape[1])
+    return frames[:, :t], mask[:, :t]
+
+
+def speaker_normalize(data: dict) -> dict:
+    """Standardises ``acoustic`` and ``statistical`` per speaker: each actor's rows by that
+    actor's own mean and std (over its real frames for frames data; a constant column gets
+    scale 1). Uses only the unlabeled features of the same speaker, so it applies to TEST
+    speakers too (speaker-level normalisation at test time: it needs a batch of each test
+    speaker's audio). Needs ``data["actor"]``; returns a new dict."""
+    if "actor" not in data:
+        raise ValueError("train.speaker_norm=True needs data['actor'] (the speaker of each row)")
+    out = dict(data)
+    actor, mask = data["actor"], data.get("frame_mask")
+    out["statistical"] = _per_group_standardize(data["statistical"], actor, None)
+    out["acoustic"] = _per_group_standardize(data["acoustic"], actor, mask)
+    return out
+
+
+def _per_group_standardize(x: np.ndarray, group: np.ndarray, mask) -> np.ndarray:
+    """``x [N, F]`` or frames ``[N, T, F]`` (with ``mask [N, T]``; padded frames stay 0)
+    standardised within each group of rows; returned in ``x``'s dtype."""
+    out = np.zeros(x.shape, np.float32)
+    for g in np.unique(group):
+        rows = np.flatnonzero(group == g)
+        xg = np.asarray(x[rows], np.float64)
+        if mask is None:
+            real = xg
+        else:
+            real = xg[mask[rows]]
+        mean, std = real.mean(0), real.std(0)
+        z = (xg - mean) / np.where(std > 0, std, 1.0)
+        if mask is not None:
+            z = z * mask[rows][..., None]
+        out[rows] = z
+    return out.astype(x.dtype)
 
 
 def role_rows(roles: np.ndarray, code: int, multiple: int = 1) -> np.ndarray:
@@ -114,6 +192,21 @@ def synthetic_arrays(num_rows: int, num_features: int = 162, num_classes: int = 
     statistical = rng.normal(size=(num_rows, 8)) + 0.5 * separation * label[:, None] / num_classes
     return {"acoustic": acoustic.astype(np.float32), "statistical": statistical.astype(np.float32),
             "gender": (actor % 2).astype(np.int8), "label": label, "actor": actor}
+
+
+def synthetic_frames(num_rows: int, num_frames: int = 32, num_features: int = 24,
+                     num_classes: int = 4, num_actors: int = 6, separation: float = 1.0,
+                     seed: int = 0) -> dict:
+    """``synthetic_arrays`` with frames: ``acoustic [N, T, F]`` (class mean + per-actor offset +
+    noise on each real frame, zero padding) and ``frame_mask [N, T]`` with lengths T/2..T."""
+    base = synthetic_arrays(num_rows, num_features, num_classes, num_actors, separation, seed)
+    rng = np.random.default_rng(seed + 1)
+    offset = rng.normal(size=(num_actors, num_features))  # a per-speaker shift
+    mean = base["acoustic"] + offset[base["actor"]]
+    frames = mean[:, None, :] + rng.normal(size=(num_rows, num_frames, num_features))
+    lengths = rng.integers(num_frames // 2, num_frames + 1, num_rows)
+    mask = np.arange(num_frames) < lengths[:, None]
+    return dict(base, acoustic=(frames * mask[..., None]).astype(np.float32), frame_mask=mask)
 
 
 def actor_fold_roles(actor: np.ndarray, num_folds: int, num_seeds: int = 1):

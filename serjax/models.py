@@ -7,6 +7,11 @@ conv → ReLU → max-pool → dropout, then flatten → Dense(deep_width) → R
 The classifier is an MLP on ``[deep 32 | statistical 8 | gender 1]`` (41 inputs, ``fusion``) or on
 the deep features alone (32 inputs, ``deep_only``).
 
+``model.kind`` picks the extractor: ``'fusionnet'`` (the paper's, above; the default) or
+``'frames_cnn'`` (beyond the paper): Conv1D blocks over the frame sequence ``[T, 162]`` (time is
+the conv axis, the 162 features are channels) with padded frames masked out, then masked mean
+and max pooling over time → Dense(deep_width). Its deep features feed the same fusion MLP.
+
 Every module is written for ONE model; the training engine adds the model axis with ``vmap``.
 Two choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## Training``):
 
@@ -27,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+KINDS = ("fusionnet", "frames_cnn")
 FUSION_MODES = ("fusion", "deep_only")
 CONV_IMPLS = ("im2col", "lax")
 POOL_IMPLS = ("slices", "flax")
@@ -47,6 +53,14 @@ def default_model_config() -> ml_collections.ConfigDict:
     c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features
     c.conv_impl = "im2col"
     c.pool_impl = "slices"
+    c.kind = "fusionnet"  # or "frames_cnn" (needs features.acoustic="frames")
+    # frames_cnn only: frames are first averaged in non-overlapping windows of
+    # frames_input_pool (23 ms hop → 46 ms), then one conv block per entry of
+    # frames_conv_features, each followed by a max-pool over time of frames_pool.
+    c.frames_input_pool = 2
+    c.frames_conv_features = (64, 64)
+    c.frames_kernel_sizes = (5, 5)
+    c.frames_pool = 2
     return c
 
 
@@ -76,6 +90,18 @@ def check_model_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError(f"model.conv_impl={c.conv_impl!r}; choose one of {CONV_IMPLS}")
     if c.pool_impl not in POOL_IMPLS:
         raise ValueError(f"model.pool_impl={c.pool_impl!r}; choose one of {POOL_IMPLS}")
+    kind = c.get("kind", "fusionnet")
+    if kind not in KINDS:
+        raise ValueError(f"model.kind={kind!r}; choose one of {KINDS}")
+    if kind == "frames_cnn":
+        if (len(c.frames_conv_features) == 0
+                or len(c.frames_conv_features) != len(c.frames_kernel_sizes)):
+            raise ValueError("model.frames_conv_features and model.frames_kernel_sizes must be "
+                             "non-empty and of equal length (one per conv block)")
+        if min(*c.frames_conv_features, *c.frames_kernel_sizes) < 1:
+            raise ValueError("model.frames_conv_features and frames_kernel_sizes must be >= 1")
+        if c.frames_input_pool < 1 or c.frames_pool < 1:
+            raise ValueError("model.frames_input_pool and model.frames_pool must be >= 1")
 
 
 def same_padding(length: int, size: int, stride: int) -> tuple[int, int]:
@@ -145,6 +171,69 @@ class Conv1DExtractor(nn.Module):
         logits = nn.Dense(self.num_classes, name="head")(
             nn.Dropout(c.dropout, deterministic=not train)(deep))
         return logits, deep
+
+
+def pool_time(h: jax.Array, mask: jax.Array, size: int, reduce: str):
+    """Non-overlapping pooling over time of ``h [B, T, C]`` (padded frames zero) in windows of
+    ``size`` → ``([B, ceil(T / size), C], mask [B, ceil(T / size)])``. ``reduce='mean'``
+    averages the real frames of a window; ``'max'`` takes their max (``h`` must be >= 0, as
+    after a ReLU, so the zeros of padded frames never win). A window is real if any frame is."""
+    if size == 1:
+        return h, mask
+    b, t, c = h.shape
+    extra = -t % size
+    h = jnp.pad(h, [(0, 0), (0, extra), (0, 0)]).reshape(b, -1, size, c)
+    m = jnp.pad(mask, [(0, 0), (0, extra)]).reshape(b, -1, size)
+    if reduce == "mean":
+        out = h.sum(2) / jnp.maximum(m.sum(2), 1.0)[..., None]
+    else:
+        out = h.max(2)
+    return out, m.max(2)
+
+
+def masked_mean_max(h: jax.Array, mask: jax.Array) -> jax.Array:
+    """``[B, T, C]`` (padded frames zero, values >= 0) → ``[B, 2C]``: mean and max over the
+    real frames of each row (a row without real frames gives zeros)."""
+    count = jnp.maximum(mask.sum(1), 1.0)[:, None]
+    return jnp.concatenate([h.sum(1) / count, h.max(1)], axis=-1)
+
+
+class FramesExtractor(nn.Module):
+    """Frames ``{"frames": [B, T, F], "mask": [B, T]}`` → ``(logits [B, C], deep [B, D])``.
+
+    Conv1D over time with the F features as channels. Padded frames are zeroed before every
+    convolution (so they add nothing to a real frame's window) and are left out of every
+    pooling, so a row's output does not depend on how much padding it carries.
+    """
+    config: ml_collections.ConfigDict
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, x: dict, *, train: bool) -> tuple[jax.Array, jax.Array]:
+        c = self.config
+        mask = x["mask"].astype(jnp.float32)
+        h = x["frames"].astype(jnp.float32) * mask[..., None]
+        h, mask = pool_time(h, mask, c.frames_input_pool, "mean")
+        for features, kernel in zip(c.frames_conv_features, c.frames_kernel_sizes):
+            h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h)) * mask[..., None]
+            h, mask = pool_time(h, mask, c.frames_pool, "max")
+            h = nn.Dropout(c.dropout, deterministic=not train)(h)
+        deep = nn.relu(nn.Dense(c.deep_width, name="deep")(masked_mean_max(h, mask)))
+        logits = nn.Dense(self.num_classes, name="head")(
+            nn.Dropout(c.dropout, deterministic=not train)(deep))
+        return logits, deep
+
+
+def extractor_module(config: ml_collections.ConfigDict, num_classes: int) -> nn.Module:
+    """The step-1 extractor ``model.kind`` names (both return ``(logits, deep features)``)."""
+    if config.get("kind", "fusionnet") == "frames_cnn":
+        return FramesExtractor(config, num_classes)
+    return Conv1DExtractor(config, num_classes)
+
+
+def reads_frames(config: ml_collections.ConfigDict) -> bool:
+    """True if the extractor reads ``frames [T, F]`` + ``frame_mask`` instead of ``[F]``."""
+    return config.get("kind", "fusionnet") == "frames_cnn"
 
 
 class MLPClassifier(nn.Module):

@@ -23,10 +23,11 @@ import time
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import tqdm
 
-from serjax import audio, grid_data, metrics, models, train_step
+from serjax import audio, grid_data, models, train_step
 from serjax.grid_data import TEST, TRAIN, UNUSED, VAL
 
 PHASE = "raw_waveform"
@@ -98,24 +99,20 @@ def _spec(net: RawWaveformNet, train_config) -> train_step.PhaseSpec:
         unroll=int(train_config.scan_unroll), eval_chunk=int(train_config.eval_batch_size))
 
 
-def train_models(waves: np.ndarray, labels: np.ndarray, roles: np.ndarray, seeds, baseline,
-                 train_config, num_classes: int, progress: bool = True):
-    """Trains one RawWaveformNet per row of ``roles [M, N]`` over ``waves [N, L]``.
+TRAIN_FIELDS = ("learning_rate", "plateau_factor", "plateau_patience", "min_lr",
+                "early_stop_patience", "scan_unroll", "eval_batch_size")
 
-    Returns ``(test predictions per model, timing, curves {PHASE: {name: [epochs, M]}})``.
-    """
-    net = RawWaveformNet(int(baseline.raw_frame), tuple(baseline.raw_channels), num_classes)
-    spec = _spec(net, train_config)
-    seeds = np.asarray(seeds, np.int64)
-    m, length = len(seeds), waves.shape[1]
-    chunk, batch = int(train_config.eval_batch_size), int(train_config.batch_size)
-    train_rows = grid_data.role_rows(roles, TRAIN)
-    val_rows = jnp.asarray(grid_data.role_rows(roles, VAL, chunk))
-    test_rows = grid_data.role_rows(roles, TEST, chunk)
-    steps = grid_data.steps_per_epoch(roles, batch)
-    x, y = jnp.asarray(waves), jnp.asarray(labels, jnp.int32)
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
-    scaler = train_step.Scaler(jnp.zeros((m, length)), jnp.ones((m, length)))  # unit RMS already
+
+def _train_key(train_config) -> tuple:
+    return tuple((k, train_config[k]) for k in TRAIN_FIELDS)
+
+
+@functools.lru_cache(maxsize=8)
+def _program(frame: int, channels: tuple, num_classes: int, length: int, train_key: tuple):
+    """Jitted (init, vmapped epoch, vmapped predict) for one network and recipe, built once
+    per process so repeated grids of the same shape do not retrace."""
+    net = RawWaveformNet(frame, channels, num_classes)
+    spec = _spec(net, ml_collections.ConfigDict(dict(train_key)))
 
     @jax.jit
     def init(keys):
@@ -127,6 +124,33 @@ def train_models(waves: np.ndarray, labels: np.ndarray, roles: np.ndarray, seeds
                                 in_axes=(0, 0, None, None, 0, 0, 0, None)), donate_argnums=0)
     predict = jax.jit(jax.vmap(functools.partial(train_step.predict_logits, spec),
                                in_axes=(0, 0, None, 0)))
+    return init, epoch_fn, predict
+
+
+def train_models(waves: np.ndarray, labels: np.ndarray, roles: np.ndarray, seeds, baseline,
+                 train_config, num_classes: int, progress: bool = True):
+    """Trains one RawWaveformNet per row of ``roles [M, N]`` over ``waves [N, L]``.
+
+    Returns ``(test predictions per model, timing, curves {PHASE: {name: [epochs, M]}})``.
+    """
+    empty = np.flatnonzero(~(roles == TRAIN).any(1))
+    if empty.size:
+        raise ValueError(f"raw waveform: models {empty.tolist()} have no TRAIN rows; check the "
+                         "folds (augmented rows are not used by this model)")
+    length = waves.shape[1]
+    fns = _program(int(baseline.raw_frame), tuple(baseline.raw_channels), num_classes, length,
+                   _train_key(train_config))
+    seeds = np.asarray(seeds, np.int64)
+    m = len(seeds)
+    chunk, batch = int(train_config.eval_batch_size), int(train_config.batch_size)
+    train_rows = grid_data.role_rows(roles, TRAIN)
+    val_rows = jnp.asarray(grid_data.role_rows(roles, VAL, chunk))
+    test_rows = grid_data.role_rows(roles, TEST, chunk)
+    steps = grid_data.steps_per_epoch(roles, batch)
+    x, y = jnp.asarray(waves), jnp.asarray(labels, jnp.int32)
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
+    scaler = train_step.Scaler(jnp.zeros((m, length)), jnp.ones((m, length)))  # unit RMS already
+    init, epoch_fn, predict = fns
     start = time.perf_counter()
     state = init(keys)
     dropout_keys = jax.vmap(lambda k: jax.random.fold_in(k, 2))(keys)
@@ -163,8 +187,3 @@ def train_and_predict(config, feature_set, grid, progress: bool = True):
                                          progress)
     return preds, timing, curves, roles
 
-
-def confusion(preds, roles, labels, num_classes: int) -> np.ndarray:
-    """int [M, C, C] counts of ``preds`` against the TEST rows of each role-matrix row."""
-    return np.stack([metrics.confusion_from_labels(labels[r == TEST], p, num_classes)
-                     for r, p in zip(roles, preds)])

@@ -15,7 +15,7 @@ keeps the last ``--window`` seconds; every ``--hop`` seconds the window is class
    ``features.jax_features`` and the model forward pass in ONE jitted function compiled once
    for the window length (max |difference| to the librosa path ~2e-7 relative);
    ``features="librosa"`` runs ``predict.wave_features`` (the precompute code) and the jitted
-   forward pass. JAX is ~7x faster per window on CPU (``scripts/bench_stream.py``).
+   forward pass. JAX is ~2x faster per window on CPU (``docs/inference.md``).
 3. **Smoothing**: exponential moving average ``p = EMA_ALPHA * p_window + (1 - EMA_ALPHA) * p``
    with ``EMA_ALPHA = 0.5`` (the weight of a window halves every hop: ~1 s memory at the
    default 0.5 s hop); the first voiced window initialises ``p``. After a change of emotion the
@@ -257,6 +257,9 @@ def run(args) -> int:
             emit(e)
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # e.g. `serjax stream ... --jsonl | head`: the reader is done
+        sys.stdout = None
+        return 0
     if not args.jsonl:
         print()
     return 0

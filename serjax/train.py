@@ -51,6 +51,11 @@ def default_train_config() -> ml_collections.ConfigDict:
     c.checkpoint_every = 1  # epochs between checkpoints when a workdir is given
     c.xla_opt_level = -1  # XLA backend optimisation level of the epochs; -1 = default, 0 =
     # compile fast, run slower (tests, tiny grids)
+    # Beyond the paper (all off by default; see serjax.train_step / serjax.grid_data):
+    c.class_balanced = False  # loss weights n / (C * n_c) from each model's own TRAIN rows
+    c.speaker_norm = False  # standardise each actor's rows by that actor's own statistics
+    c.specaugment = ml_collections.ConfigDict(  # masks on the extractor's training batches
+        {"time_masks": 0, "time_width": 20, "feature_masks": 0, "feature_width": 16})
     return c
 
 
@@ -126,6 +131,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     if labels is not None:
         num_classes = len(labels)
     data, roles, seeds, num_classes = grid_data.check_grid_inputs(data, roles, seeds, num_classes)
+    data = grid_data.model_inputs(data, model_config, train_config)
     labels = list(labels) if labels is not None else [str(c) for c in range(num_classes)]
     num_models, n = roles.shape
     epochs, batch_size = int(train_config.epochs), int(train_config.batch_size)
@@ -149,8 +155,9 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
 
     program = engine.get_program(model_config, train_config, num_classes, mesh)
     width = models.fused_width(model_config, data["statistical"].shape[1])
-    state1, state2 = program.init(seeds_d, dev["acoustic"], width)
-    scaler1 = program.scaler1(dev["acoustic"], train_d)
+    acoustic = engine.extractor_inputs(dev)
+    state1, state2 = program.init(seeds_d, acoustic, width)
+    scaler1 = program.scaler1(acoustic, train_d)
     scaler2 = put_m(Scaler(np.zeros((padded, width), np.float32),
                            np.ones((padded, width), np.float32)))
     curves = np.full((2, epochs, padded, len(CURVE_NAMES)), np.nan, np.float32)
@@ -179,7 +186,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
             batches = put_m(grid_data.epoch_batches(train_rows, seeds_p, phase, epoch,
                                                     batch_size, steps))
             run = program.epoch1 if phase == 0 else program.epoch2
-            inputs = dev["acoustic"] if phase == 0 else fused
+            inputs = acoustic if phase == 0 else fused
             state[key], metrics = run(state[key], state[f"scaler{phase + 1}"], inputs, dev["label"],
                                       batches, val_d, seeds_d, np.int32(epoch))
             metrics = sharding.to_host(metrics)  # gathered from every process

@@ -10,7 +10,15 @@ the same program but applies no updates (``jnp.where`` on the state), so stoppin
 data-dependent Python control flow.
 
 Randomness: the dropout key of step ``s`` of epoch ``e`` is ``fold_in(fold_in(key, e), s)``,
-a pure function of (seed, phase, epoch, step), so a resumed run repeats an uninterrupted one.
+a pure function of (seed, phase, epoch, step), so a resumed run repeats an uninterrupted one;
+the SpecAugment masks of that step use ``fold_in(dropout key, AUGMENT_STREAM)``.
+
+Inputs are a single array ``[N, D]`` (summary features, fused features) or, for the frames
+extractor, ``{"frames": [N, T, F], "mask": [N, T]}``; rows are gathered with ``gather_rows``.
+
+Options beyond the paper (off by default, see ``PhaseSpec``): SpecAugment-style time and
+feature-band masks on the standardised training batches, and a class-balanced loss whose
+class weights come from the model's own TRAIN rows (the rows of its epoch batches).
 """
 
 from __future__ import annotations
@@ -26,6 +34,24 @@ from optax import contrib as optax_contrib
 
 # Incremented while tracing (a Python side effect), so tests can assert "compiled once".
 TRACE_COUNTS: collections.Counter = collections.Counter()
+AUGMENT_STREAM = 0x5A  # folded into a step's dropout key to get its SpecAugment key
+
+
+@dataclasses.dataclass(frozen=True)
+class SpecAugment:
+    """SpecAugment-style masking of training batches (after standardisation, so a masked
+    value is the TRAIN mean). Each row gets ``time_masks`` spans of 0..``time_width`` frames
+    (frames inputs only) and ``feature_masks`` bands of 0..``feature_width`` adjacent features
+    (both inputs), placed uniformly at random."""
+    time_masks: int = 0
+    time_width: int = 0
+    feature_masks: int = 0
+    feature_width: int = 0
+
+    @property
+    def active(self) -> bool:
+        return (self.time_masks > 0 and self.time_width > 0) or (
+            self.feature_masks > 0 and self.feature_width > 0)
 
 
 class Scaler(NamedTuple):
@@ -60,6 +86,9 @@ class PhaseSpec:
     early_stop_patience: int  # 0 disables early stopping (best params are still kept)
     unroll: int
     eval_chunk: int
+    num_classes: int = 0  # needed by class_balanced
+    class_balanced: bool = False  # loss weights n / (C_present * n_c) from the TRAIN rows
+    augment: SpecAugment = SpecAugment()  # training batches only
 
     @property
     def optimizer(self) -> optax.GradientTransformation:
@@ -70,6 +99,12 @@ class PhaseSpec:
         return optax_contrib.reduce_on_plateau(
             factor=self.plateau_factor, patience=self.plateau_patience,
             min_scale=self.min_lr / self.learning_rate)
+
+
+def gather_rows(inputs, idx: jax.Array):
+    """Rows ``idx [...]`` of every leaf of ``inputs`` (leading axis N); -1 reads row 0."""
+    safe = jnp.maximum(idx, 0)
+    return jax.tree.map(lambda a: a[safe], inputs)
 
 
 def fit_scaler(inputs: jax.Array, rows: jax.Array, enabled: bool) -> Scaler:
@@ -86,8 +121,76 @@ def fit_scaler(inputs: jax.Array, rows: jax.Array, enabled: bool) -> Scaler:
     return Scaler(mean, jnp.where(var > 0, jnp.sqrt(var), 1.0))
 
 
-def standardize(x: jax.Array, scaler: Scaler) -> jax.Array:
+def frame_row_sums(frames: jax.Array, mask: jax.Array, shift: jax.Array):
+    """Per row: (sum of ``x - shift``, sum of its square) over real frames ``[N, F]`` each, and
+    the real frame count ``[N]``. Shifting by a global mean keeps the float32 sums accurate."""
+    m = mask.astype(jnp.float32)[..., None]
+    x = (frames.astype(jnp.float32) - shift) * m
+    return x.sum(1), jnp.square(x).sum(1), m[..., 0].sum(1)
+
+
+def fit_scaler_from_sums(sums, shift: jax.Array, rows: jax.Array, enabled: bool) -> Scaler:
+    """``fit_scaler`` for frames: mean/std over every real frame of ``rows`` (``-1`` = padding),
+    from ``frame_row_sums``."""
+    s1, s2, count = sums
+    if not enabled:
+        return Scaler(jnp.zeros_like(shift), jnp.ones_like(shift))
+    w = (rows >= 0).astype(jnp.float32)
+    safe = jnp.maximum(rows, 0)
+    n = jnp.maximum((count[safe] * w).sum(), 1.0)
+    d1 = (s1[safe] * w[:, None]).sum(0) / n
+    var = jnp.maximum((s2[safe] * w[:, None]).sum(0) / n - jnp.square(d1), 0.0)
+    return Scaler(shift + d1, jnp.where(var > 0, jnp.sqrt(var), 1.0))
+
+
+def standardize(x, scaler: Scaler):
+    """``(x - mean) / scale``; for ``{"frames", "mask"}`` inputs padded frames stay 0."""
+    if isinstance(x, dict):
+        mask = x["mask"]
+        frames = (x["frames"].astype(jnp.float32) - scaler.mean) / scaler.scale
+        return {"frames": frames * mask[..., None].astype(jnp.float32), "mask": mask}
     return (x - scaler.mean) / scaler.scale
+
+
+def _band_mask(key, rows: int, length: jax.Array, size: int, count: int, max_width: int):
+    """``bool [rows, size]``: True inside ``count`` random spans of 0..max_width positions,
+    each starting uniformly in ``[0, length - width]`` (``length [rows]``: usable length)."""
+    k_width, k_start = jax.random.split(key)
+    width = jax.random.randint(k_width, (rows, count, 1), 0, max_width + 1)
+    room = jnp.maximum(length[:, None, None] - width, 0) + 1
+    start = jnp.floor(jax.random.uniform(k_start, (rows, count, 1)) * room).astype(jnp.int32)
+    pos = jnp.arange(size)
+    return ((pos >= start) & (pos < start + width)).any(1)
+
+
+def spec_augment(x, key: jax.Array, aug: SpecAugment):
+    """Masks a standardised batch (``[B, F]`` or ``{"frames": [B, T, F], "mask"}``) with zeros:
+    feature bands for both, time spans (within each row's real frames) for frames."""
+    frames = x["frames"] if isinstance(x, dict) else x[:, None, :]
+    b, t, f = frames.shape
+    k_time, k_feat = jax.random.split(key)
+    keep = jnp.ones((b, t, f), jnp.float32)
+    if aug.feature_masks > 0 and aug.feature_width > 0:
+        band = _band_mask(k_feat, b, jnp.full((b,), f), f, aug.feature_masks, aug.feature_width)
+        keep = keep * (~band)[:, None, :]
+    if isinstance(x, dict) and aug.time_masks > 0 and aug.time_width > 0:
+        length = x["mask"].sum(1).astype(jnp.int32)
+        span = _band_mask(k_time, b, length, t, aug.time_masks, aug.time_width)
+        keep = keep * (~span)[:, :, None]
+    if isinstance(x, dict):
+        return {"frames": frames * keep, "mask": x["mask"]}
+    return (frames * keep)[:, 0, :]
+
+
+def class_weights(labels: jax.Array, batches: jax.Array, num_classes: int) -> jax.Array:
+    """``[C]`` balanced weights ``n / (C_present * n_c)`` (sklearn's ``'balanced'``) from the
+    labels of the rows in ``batches`` (a model's TRAIN rows, ``-1`` = padding); absent
+    classes get weight 0."""
+    idx = batches.reshape(-1)
+    y = jnp.where(idx >= 0, labels[jnp.maximum(idx, 0)], -1)
+    counts = jax.nn.one_hot(y, num_classes, dtype=jnp.float32).sum(0)
+    present = jnp.maximum((counts > 0).sum(), 1)
+    return jnp.where(counts > 0, counts.sum() / (present * jnp.maximum(counts, 1.0)), 0.0)
 
 
 def init_phase_state(spec: PhaseSpec, params) -> PhaseState:
@@ -105,20 +208,24 @@ def _tree_where(cond: jax.Array, new, old):
     return jax.tree.map(lambda a, b: jnp.where(cond, a, b), new, old)
 
 
-def _masked_ce(logits: jax.Array, labels: jax.Array, mask: jax.Array):
-    """(summed cross-entropy, number correct) over rows where mask is 1."""
+def _masked_ce(logits: jax.Array, labels: jax.Array, mask: jax.Array, weights=None):
+    """(summed cross-entropy, number correct) over rows where mask is 1; the cross-entropy
+    of a row is scaled by ``weights[label]`` when class weights are given."""
     ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    if weights is not None:
+        ce = ce * weights[labels]
     correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
     return (ce * mask).sum(), (correct * mask).sum()
 
 
-def eval_sums(spec: PhaseSpec, params, scaler: Scaler, inputs, labels, rows) -> jax.Array:
+def eval_sums(spec: PhaseSpec, params, scaler: Scaler, inputs, labels, rows,
+              weights=None) -> jax.Array:
     """``[loss_sum, correct, count]`` over ``rows [R]`` (R a multiple of ``spec.eval_chunk``)."""
     def chunk(idx):
         mask = (idx >= 0).astype(jnp.float32)
-        safe = jnp.maximum(idx, 0)
-        logits = spec.apply_fn(params, standardize(inputs[safe], scaler), False, None)
-        loss, correct = _masked_ce(logits, labels[safe], mask)
+        x = standardize(gather_rows(inputs, idx), scaler)
+        logits = spec.apply_fn(params, x, False, None)
+        loss, correct = _masked_ce(logits, labels[jnp.maximum(idx, 0)], mask, weights)
         return jnp.stack([loss, correct, mask.sum()])
     return jax.lax.map(chunk, rows.reshape(-1, spec.eval_chunk)).sum(0)
 
@@ -126,7 +233,7 @@ def eval_sums(spec: PhaseSpec, params, scaler: Scaler, inputs, labels, rows) -> 
 def predict_logits(spec: PhaseSpec, params, scaler: Scaler, inputs, rows) -> jax.Array:
     """Logits ``[R, C]`` for ``rows [R]`` (padding rows give the logits of row 0)."""
     def chunk(idx):
-        return spec.apply_fn(params, standardize(inputs[jnp.maximum(idx, 0)], scaler), False, None)
+        return spec.apply_fn(params, standardize(gather_rows(inputs, idx), scaler), False, None)
     out = jax.lax.map(chunk, rows.reshape(-1, spec.eval_chunk))
     return out.reshape(rows.shape[0], -1)
 
@@ -137,7 +244,8 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
     """One epoch of one model.
 
     Args:
-      inputs: ``[N, D]`` raw (unscaled) features of every row; labels: ``int32 [N]``.
+      inputs: ``[N, D]`` raw (unscaled) features of every row, or ``{"frames": [N, T, F],
+        "mask": [N, T]}``; labels: ``int32 [N]``.
       batches: ``int32 [S, B]`` row indices of this epoch's batches, ``-1`` = padding.
       val_rows: ``int32 [V]`` VAL rows, ``-1`` = padding (all padding: monitor the train loss).
       key: the model's dropout key for this phase; epoch: int32 scalar.
@@ -148,19 +256,21 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
     epoch_key = jax.random.fold_in(key, epoch)
     optimizer = spec.optimizer
     lr_scale = state.plateau.scale
+    weights = class_weights(labels, batches, spec.num_classes) if spec.class_balanced else None
 
     def step(carry, xs):
         params, opt_state, sums = carry
         idx, step_index = xs
         mask = (idx >= 0).astype(jnp.float32)
-        safe = jnp.maximum(idx, 0)
-        x = standardize(inputs[safe], scaler)
-        y = labels[safe]
+        x = standardize(gather_rows(inputs, idx), scaler)
+        y = labels[jnp.maximum(idx, 0)]
         dropout_key = jax.random.fold_in(epoch_key, step_index)
+        if spec.augment.active:
+            x = spec_augment(x, jax.random.fold_in(dropout_key, AUGMENT_STREAM), spec.augment)
 
         def loss_fn(p):
             logits = spec.apply_fn(p, x, True, dropout_key)
-            loss_sum, correct = _masked_ce(logits, y, mask)
+            loss_sum, correct = _masked_ce(logits, y, mask, weights)
             return loss_sum / jnp.maximum(mask.sum(), 1.0), (loss_sum, correct)
 
         (_, (loss_sum, correct)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
@@ -178,7 +288,7 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
     (params, opt_state, train), _ = jax.lax.scan(
         step, (state.params, state.opt_state, jnp.zeros(3, jnp.float32)), (batches, steps),
         unroll=min(spec.unroll, max(batches.shape[0], 1)))
-    val = eval_sums(spec, params, scaler, inputs, labels, val_rows)
+    val = eval_sums(spec, params, scaler, inputs, labels, val_rows, weights)
 
     train_loss = train[0] / jnp.maximum(train[2], 1.0)
     val_loss = val[0] / jnp.maximum(val[2], 1.0)

@@ -1,0 +1,145 @@
+"""How training time and memory grow with the number of models M and of rows N (this host).
+
+  python scripts/bench_scale.py --models 1,11,33 --rows 5760 --epochs 2      # vs M
+  python scripts/bench_scale.py --models 11 --rows 2880,11520,23040          # vs N
+  python scripts/bench_scale.py --upload --rows 4096                         # frames upload
+
+Every point runs in a fresh process (so peak memory is that point's alone) on synthetic
+arrays shaped like the SER Superset features (162 acoustic + 8 statistical, 6 classes,
+121 actors in 11 actor folds; M models = the first M of 11 folds × ceil(M/11) seeds), the
+paper model, early stopping off (every epoch does the same work). Printed per point: compile
+and training seconds, seconds per epoch (one extractor epoch + one classifier epoch), and the
+peak resident memory of the process (``ru_maxrss``).
+
+``--upload`` compares two ways of getting a float16 ``frames`` FeatureSet ([N, 256, 162],
+memory-mapped) onto the device as float32: the naive ``device_put(np.asarray(x, float32))``
+and ``sharding.put_replicated`` (row chunks into a preallocated device buffer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def train_point(num_models: int, num_rows: int, epochs: int) -> dict:
+    """Trains one synthetic grid; returns its timings and the process's peak memory."""
+    from serjax import grid_data, models, train
+
+    folds, seeds_per_fold = 11, -(-num_models // 11)
+    data = grid_data.synthetic_arrays(num_rows, num_classes=6, num_actors=121, seed=0)
+    roles, _, seeds = grid_data.actor_fold_roles(data["actor"], folds, seeds_per_fold)
+    roles, seeds = roles[:num_models], seeds[:num_models]
+    arrays = {k: data[k] for k in grid_data.DATA_KEYS}
+    config = train.default_train_config()
+    config.epochs, config.early_stop_patience = epochs, 0
+    rss_before = _peak_rss_mb()
+    start = time.perf_counter()
+    result = train.train_grid(arrays, roles, seeds, models.default_model_config(), config,
+                              progress=False)
+    wall = time.perf_counter() - start
+    steps = grid_data.steps_per_epoch(roles, config.batch_size)
+    return {"M": num_models, "N": num_rows, "epochs": epochs, "steps_per_epoch": steps,
+            "wall_s": wall, "compile_s": result.timing["compile_s"],
+            "train_s": result.timing["train_s"],
+            "epoch_s": result.timing["train_s"] / epochs,
+            "peak_rss_mb": _peak_rss_mb(), "rss_before_train_mb": rss_before}
+
+
+def upload_point(num_rows: int, frames: int, how: str) -> dict:
+    """Uploads a float16 frames memmap as float32 ``how`` = naive | chunked."""
+    import jax
+
+    from serjax import sharding
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "acoustic.npy")
+        out = np.lib.format.open_memmap(path, "w+", np.float16, (num_rows, frames, 162))
+        for start in range(0, num_rows, 256):  # written in blocks: never whole in memory
+            out[start:start + 256] = 0.5
+        out.flush()
+        del out
+        source = np.load(path, mmap_mode="r")
+        mesh = sharding.model_mesh(jax.devices()[:1])
+        rss_before = _peak_rss_mb()
+        start = time.perf_counter()
+        if how == "naive":
+            device = jax.device_put(np.asarray(source, np.float32), sharding.replicated(mesh))
+        else:
+            device = sharding.put_replicated(source, mesh, np.float32)
+        jax.block_until_ready(device)
+        seconds = time.perf_counter() - start
+        assert float(device[-1, -1, -1]) == 0.5
+    return {"how": how, "N": num_rows, "frames": frames,
+            "float16_source_mb": num_rows * frames * 162 * 2 / 2**20,
+            "float32_device_mb": num_rows * frames * 162 * 4 / 2**20,
+            "upload_s": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
+
+
+def _run_child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         env=dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "")))
+    if out.returncode != 0:
+        raise SystemExit(f"bench point {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="1,11,33", help="comma-separated M values")
+    parser.add_argument("--rows", default="5760", help="comma-separated N values")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per step")
+    parser.add_argument("--frames", type=int, default=256, help="frames per row (--upload)")
+    parser.add_argument("--upload", action="store_true", help="frames upload benchmark")
+    parser.add_argument("--point", nargs="+", help=argparse.SUPPRESS)  # child process
+    args = parser.parse_args()
+
+    if args.point:
+        kind, *values = args.point
+        result = (train_point(*map(int, values)) if kind == "train"
+                  else upload_point(int(values[0]), int(values[1]), values[2]))
+        print(json.dumps(result))
+        return
+
+    print(f"load average at start: {os.getloadavg()}")
+    if args.upload:
+        print("| how | N | float16 on disk MB | float32 on device MB | upload s | peak RSS MB |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for n in _ints(args.rows):
+            for how in ("naive", "chunked"):
+                r = _run_child(["--point", "upload", str(n), str(args.frames), how])
+                print(f"| {how} | {n} | {r['float16_source_mb']:.0f} | "
+                      f"{r['float32_device_mb']:.0f} | {r['upload_s']:.2f} | "
+                      f"{r['peak_rss_mb']:.0f} |", flush=True)
+        return
+    print("| M | N | steps/epoch | compile s | train s / epoch | ms / step | ms / model-step "
+          "| peak RSS MB |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in _ints(args.rows):
+        for m in _ints(args.models):
+            r = _run_child(["--point", "train", str(m), str(n), str(args.epochs)])
+            ms_step = 1000 * r["epoch_s"] / r["steps_per_epoch"]
+            print(f"| {m} | {n} | {r['steps_per_epoch']} | {r['compile_s']:.1f} | "
+                  f"{r['epoch_s']:.2f} | {ms_step:.1f} | {ms_step / m:.2f} | "
+                  f"{r['peak_rss_mb']:.0f} |", flush=True)
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""serjax.reproduce / serjax.paper / serjax.split_protocols: cells, statistics, tables, the
+leaky and cross-corpus protocols, and a tiny end-to-end reproduction on a synthetic corpus."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from serjax import corpora, folds, paper, reproduce, split_protocols
+from serjax.roles import LEAKY_PROTOCOL, TEST, TRAIN, UNUSED, VAL
+
+# ------------------------------------------------------------------------- split protocols ---
+
+
+def _rows(n_files=40, copies=1):
+    source = np.array([f"ravdess/f{i:02d}.wav" for i in range(n_files)] * (1 + copies))
+    augmented = np.repeat([False] + [True] * copies, n_files)
+    label = np.tile(np.arange(n_files) % 4, 1 + copies)
+    actor = np.tile([f"ravdess/{1 + i % 4:02d}" for i in range(n_files)], 1 + copies)
+    return source, label, actor, augmented
+
+
+def test_leaky_row_keys_rank_originals_first():
+    source = np.array(["b", "a", "b", "a", "b"])
+    augmented = np.array([True, False, False, True, True])
+    keys = folds.leaky_row_keys(source, augmented)
+    np.testing.assert_array_equal(keys, ["b#1", "a#0", "b#0", "a#1", "b#2"])
+
+
+def test_leaky_split_lets_augmented_copies_of_test_files_train():
+    source, label, actor, augmented = _rows()
+    splits = split_protocols.leaky_split(source, label, actor, augmented, seeds=(0, 1))
+    assert [s.protocol for s in splits] == [LEAKY_PROTOCOL] * 2
+    assert splits[0].name == "fold 0 seed 0 [leaky]"
+    roles = folds.role_matrix(actor, augmented, splits, row_source=source)
+    np.testing.assert_array_equal(roles[0], roles[1])  # the partition depends on split_seed
+    r = roles[0]
+    # Stratified over 80 rows (20 per class): per class round(2) val, round(2) test.
+    assert [(r == role).sum() for role in (TRAIN, VAL, TEST)] == [64, 8, 8]
+    assert (r[augmented] == TEST).any()  # augmented copies are tested...
+    test_files = set(source[r == TEST])
+    assert test_files & set(source[r == TRAIN])  # ...and copies of test files train: the leak
+    assert (r != UNUSED).all()
+    # The speaker-independent rules still hold for every other protocol.
+    split = folds.cv_splits([("ravdess/01", "ravdess/02"), ("ravdess/03", "ravdess/04")],
+                            n_val_actors=1)
+    honest = folds.role_matrix(actor, augmented, split)
+    assert not (honest[:, augmented] == TEST).any()
+
+
+def test_leaky_flag_requires_a_speaker_dependent_split():
+    with pytest.raises(ValueError, match="leaky split is speaker-dependent"):
+        folds.Split(0, 0, ("ravdess/01",), (), ("ravdess/02",), leaky=True)
+
+
+def test_corpus_split_tests_every_actor_of_the_test_corpora():
+    actors = folds.superset_actors()
+    cfg = folds.default_folds_config("corpus_split")
+    splits = folds.from_config(cfg, actors, seeds=(0, 1))
+    assert len(splits) == 2 and {s.fold for s in splits} == {0}
+    expected = {a for a in actors if a.startswith(("savee/", "tess/"))}
+    assert set(splits[0].test_actors) == expected and len(expected) == 6
+    for s in splits:
+        assert not {a.partition("/")[0] for a in s.train_actors + s.val_actors} & {"savee",
+                                                                                   "tess"}
+        assert len(s.val_actors) == folds.default_n_val_actors(
+            [a for a in actors if a not in expected])
+    with pytest.raises(ValueError, match="test_corpora"):
+        split_protocols.corpus_split(actors, ("iemocap",))
+    with pytest.raises(ValueError, match="at least one other corpus"):
+        split_protocols.corpus_split(corpora.all_actors("tess"), ("tess",))
+
+
+# --------------------------------------------------------------------------------- tables ---
+
+def _summary(values, folds_, seeds, labels=("a", "b", "c", "d")):
+    return {"labels": list(labels), "models": [
+        {"fold": f, "seed": s, "accuracy": v, "uar": v / 2, "macro_f1": v / 4, "n_test": 10}
+        for v, f, s in zip(values, folds_, seeds)]}
+
+
+def test_cell_stats_stds_and_t_interval_over_fold_means():
+    values = [0.40, 0.44, 0.50, 0.52, 0.30, 0.36]
+    s = paper.cell_stats(_summary(values, [0, 0, 1, 1, 2, 2], [0, 1] * 3))
+    fold_means = np.array([0.42, 0.51, 0.33])
+    assert s["mean"] == pytest.approx(np.mean(values))
+    assert s["std_folds"] == pytest.approx(fold_means.std())
+    assert s["std_seeds"] == pytest.approx(np.std([np.mean(values[::2]), np.mean(values[1::2])]))
+    half = stats.t.ppf(0.975, 2) * fold_means.std(ddof=1) / np.sqrt(3)
+    assert s["ci95"] == pytest.approx((fold_means.mean() - half, fold_means.mean() + half))
+    assert (s["ci_over"], s["n_folds"], s["n_seeds"], s["n_models"]) == ("folds", 3, 2, 6)
+    single = paper.cell_stats(_summary([0.5, 0.6], [0, 0], [0, 1]))
+    assert single["ci_over"] == "seeds" and single["ci95"][0] < 0.55 < single["ci95"][1]
+    assert paper.cell_stats(_summary([0.5], [0], [0]))["ci95"] is None
+
+
+def test_tables_quote_the_paper_and_report_missing_cells(tmp_path):
+    for cell, shift in (("table1_ravdess", 0.0), ("table3_ravdess_deep_only", -0.02)):
+        (tmp_path / cell).mkdir()
+        (tmp_path / cell / "metrics.json").write_text(json.dumps(
+            _summary([0.5 + shift, 0.54 + shift, 0.52 + shift], [0, 0, 0], [0, 1, 2])))
+    status = {"table1_ravdess": "done", "table3_ravdess_deep_only": "done",
+              "table1_superset": "not run: needs crema_d, savee"}
+    text = paper.table_markdown("3", tmp_path, status)
+    assert "| RAVDESS | SER-FusionNet (fusion) |" in text and "88.07 %" in text
+    assert "86.65 %" in text and "67.19 %" in text
+    assert "**52.0**" in text  # one fold: the mean without a ± over folds
+    assert "-2.0 vs table1_ravdess" in text  # paired difference in percentage points
+    assert "not run: needs crema_d, savee" in text
+    leaky = paper.table_markdown("leaky", tmp_path, status)
+    assert LEAKY_PROTOCOL in leaky and "50.1 %" in leaky
+
+
+def test_fold_accuracy_plot_is_written(tmp_path):
+    summary = _summary([0.4, 0.5, 0.3, 0.35], [0, 0, 1, 1], [0, 1, 0, 1])
+    paper.plot_fold_accuracy(summary, tmp_path / "fold_accuracy.png", "test")
+    assert (tmp_path / "fold_accuracy.png").stat().st_size > 1000
+
+
+def test_cells_of_orders_fusionnet_before_baselines_and_rejects_unknown_tables():
+    cells = reproduce.cells_of(["4"])
+    assert cells.index("table2_superset") < cells.index("table4_cnn1d_superset")
+    assert set(cells) >= {"table2_ravdess", "table4_rf_ravdess", "table4_raw_ravdess"}
+    assert reproduce.cells_of(["3"])[:2] == ["table1_ravdess", "table3_ravdess_deep_only"]
+    with pytest.raises(reproduce.ReproduceError, match="unknown \\['5'\\]"):
+        reproduce.cells_of(["5"])
+    for name in paper.TABLES:  # every row has a config, or is the marked pending model
+        for row in paper.TABLES[name][1]:
+            assert reproduce.config_path(row.cell).is_file() or row.cell in paper.PENDING
+
+
+def test_available_corpora_needs_audio_not_just_a_folder(tmp_path):
+    (tmp_path / "ravdess" / "Actor_01").mkdir(parents=True)
+    (tmp_path / "ravdess" / "Actor_01" / "x.WAV").write_bytes(b"")
+    (tmp_path / "crema_d").mkdir()
+    (tmp_path / "crema_d" / "VideoDemographics.csv").write_text("ActorID\n")
+    assert reproduce.available_corpora(tmp_path) == ("ravdess",)
+    assert reproduce.available_corpora(None) == corpora.CORPORA
