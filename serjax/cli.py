@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=None, help="synthetic corpus scale")
     p.add_argument("--seeds", type=int, default=None, help="seeds per fold")
     p.set_defaults(func=_cmd_demo)
+
+    # Subcommands whose arguments live beside their code (each module imports no JAX at load).
+    from serjax import compare, export, predict, reproduce, stream
+
+    for module in (predict, stream, export, reproduce, compare):
+        module.add_cli(sub)
     return parser
 
 
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if overrides and args.command not in ("features", "cv"):
         parser.error(f"--config.FIELD=VALUE overrides only apply to features/cv: {overrides}")
     try:
-        args.func(args)
+        return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("serjax: interrupted; finished work is kept (caches and checkpoints resume)",
               file=sys.stderr)
@@ -131,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serjax {args.command}: error: {err}", file=sys.stderr)
         print("(set SERJAX_DEBUG=1 for the full traceback)", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -36,7 +36,8 @@ def resolve_config_path(name_or_path: str) -> Path:
     for path in candidates:
         if path.is_file():
             return path
-    available = sorted(p.stem for p in configs_dir().glob("*.py") if not p.stem.startswith("_"))
+    available = sorted(p.stem for p in configs_dir().glob("*.py")
+                       if not p.stem.startswith("_") and p.stem != "common")
     raise ConfigError(f"config {name_or_path!r} not found; pass a path to a configs/*.py file "
                       f"or one of: {', '.join(available)}")
 

@@ -202,12 +202,32 @@ p = paired t-test / sign-flip permutation test (exact up to 16 pairs), models of
 treated as pairs (`serjax compare --over folds` pairs fold means instead)."""
 
 
+HOW_TO_RUN = """### How to run it on the full corpora
+
+Unpack the four Kaggle downloads side by side (`ravdess/` from
+uwrfkaggler/ravdess-emotional-speech-audio, `crema_d/` from ejlok1/cremad, `savee/` from
+ejlok1/surrey-audiovisual-expressed-emotion-savee, `tess/` from
+ejlok1/toronto-emotional-speech-set-tess), then:
+
+```bash
+serjax reproduce --data-root DATA_ROOT --workdir runs/paper --docs docs/results.md  # 3 seeds
+serjax reproduce --data-root DATA_ROOT --workdir runs/paper --tables 1,2 --seeds 5   # a subset
+serjax reproduce --workdir runs/paper --from-workdirs --docs docs/results.md  # tables only
+serjax compare runs/paper/table1_ravdess runs/paper/table3_ravdess_deep_only  # one ablation
+serjax reproduce --quick --workdir /tmp/paper_quick  # the whole pipeline in minutes, synthetic
+```
+
+Every command resumes: finished cells are reused, interrupted ones continue from their last
+checkpoint. One cell by hand: `serjax cv --config configs/paper/<cell>.py --workdir
+runs/paper/<cell> --config.data.root=DATA_ROOT`."""
+
+
 def tables_markdown(tables, workdir: Path, status: dict[str, str], preamble: str = "",
                     figures: dict[str, str] | None = None) -> str:
-    """The whole results page: preamble, each table, notes and a figure list per cell."""
+    """The whole results page: preamble, each table, notes, how to run, figure links."""
     parts = [preamble] if preamble else []
     parts += [table_markdown(t, workdir, status) for t in tables]
-    parts.append(NOTES)
+    parts += [NOTES, HOW_TO_RUN]
     if figures:
         parts.append("### Figures\n\n" + "\n".join(
             f"- `{cell}`: {links}" for cell, links in figures.items()))

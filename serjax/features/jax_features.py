@@ -128,7 +128,9 @@ def _one_example(y, n, consts, f):
 @functools.lru_cache(maxsize=8)
 def _compiled(sr: int, static: tuple):
     f = dict(static)
-    consts = {k: jnp.asarray(v) for k, v in constants(sr, static).items()}
+    # NumPy, not jnp: a cached jnp constant created while tracing another jit would leak
+    # that trace into every later call (seen when stream.py first called us under jit).
+    consts = {k: np.asarray(v) for k, v in constants(sr, static).items()}
     names = spec.STATISTICAL_SUBSETS[f["statistical"]]
     if not (f["center"] and f["pad_mode"] == "constant"):
         raise ValueError("the JAX feature path implements center=True, pad_mode='constant' only;"
