@@ -150,6 +150,9 @@ def cnn1d_predictions(config, source: Path, data: dict, roles: np.ndarray,
     if jax.tree.leaves(loaded.params)[0].shape[0] != len(roles):
         raise ValueError(f"{source}/models holds {jax.tree.leaves(loaded.params)[0].shape[0]} "
                          f"models, this grid has {len(roles)}; rerun that workdir")
+    if loaded.config.get("kind", "fusionnet") != "fusionnet":
+        raise ValueError(f"{source}: the cnn1d baseline reads SER-FusionNet's summary-vector "
+                         f"extractor, not model.kind={loaded.config.kind!r}")
     extractor = models.Conv1DExtractor(loaded.config, num_classes)
 
     @jax.jit

@@ -122,6 +122,27 @@ def initialize(coordinator: str | None = None, num_processes: int | None = None,
     return True
 
 
+def add_arguments(parser) -> None:
+    """Adds ``--coordinator --num-processes --process-id --distributed`` to an argparse parser
+    (``serjax cv``); pass the parsed namespace to :func:`initialize_from_args`."""
+    group = parser.add_argument_group(
+        "multi-process (jax.distributed)", "default: the SERJAX_* environment, else one process")
+    group.add_argument("--coordinator", metavar="HOST:PORT", default=None,
+                       help="address of process 0 (all processes pass the same one)")
+    group.add_argument("--num-processes", type=int, default=None, metavar="N")
+    group.add_argument("--process-id", type=int, default=None, metavar="I",
+                       help="0..N-1, one per process")
+    group.add_argument("--distributed", choices=("auto",), default=None,
+                       help="auto: let JAX detect a TPU VM, SLURM or Open MPI cluster")
+
+
+def initialize_from_args(args) -> bool:
+    """:func:`initialize` from the options :func:`add_arguments` defined."""
+    return initialize(getattr(args, "coordinator", None), getattr(args, "num_processes", None),
+                      getattr(args, "process_id", None),
+                      auto=True if getattr(args, "distributed", None) == "auto" else None)
+
+
 def process_index() -> int:
     return jax.process_index()
 

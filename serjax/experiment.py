@@ -170,7 +170,9 @@ def grid_inputs(config: ml_collections.ConfigDict, feature_set) -> GridInputs:
     # Memory-mapped views, not copies (frames can be GBs); the engine uploads them once.
     data = {"acoustic": np.asarray(feature_set.acoustic),
             "statistical": np.asarray(feature_set.statistical),
-            "gender": np.asarray(feature_set.gender, np.int32), "label": y}
+            "gender": np.asarray(feature_set.gender, np.int32), "label": y, "actor": actor}
+    if "frame_mask" in feature_set.arrays:  # frames [N, T, F]: the frames_cnn extractor
+        data["frame_mask"] = np.asarray(feature_set.frame_mask)
     return GridInputs(data, roles, splits, labels, files, actor)
 
 
@@ -217,9 +219,14 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     if config.get("baseline") is not None and config.baseline.get("kind"):
         from serjax import baselines  # a paper baseline (RF, 1-D CNN, raw waveform): same data,
         return baselines.run_baseline(config, workdir, progress)  # roles and workdir files
-    if config.features.acoustic != "summary":
-        raise ExperimentError(f"features.acoustic={config.features.acoustic!r}: the Conv1D "
-                              "extractor reads the 162-d 'summary' vector")
+    frames = config.features.acoustic == "frames"
+    if frames != (config.model.get("kind", "fusionnet") == "frames_cnn"):
+        raise ExperimentError(
+            f"features.acoustic={config.features.acoustic!r} does not suit model.kind="
+            f"{config.model.get('kind', 'fusionnet')!r}: use model.kind='frames_cnn' with "
+            "features.acoustic='frames', or 'fusionnet' with 'summary'")
+    from serjax import engine
+    engine.enable_compilation_cache(cache_dir(config) / "xla")  # reruns skip XLA compiles
     workdir = Path(workdir)
     if main:
         workdir.mkdir(parents=True, exist_ok=True)

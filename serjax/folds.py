@@ -390,12 +390,12 @@ def from_config(folds_config, actors, *, seeds=(0,), rows=None) -> list[Split]:
         if rows is None:
             raise ValueError("folds.scheme='leaky' splits rows: pass rows={'source', 'label', "
                              "'actor', 'augmented'} from the FeatureSet")
-        return split_protocols.leaky_split(rows["source"], rows["label"], rows["actor"], rows["augmented"],
-                           seeds=seeds, split_seed=split_seed,
-                           fractions=tuple(cfg.get("fractions", RANDOM_FRACTIONS)))
+        return split_protocols.leaky_split(
+            rows["source"], rows["label"], rows["actor"], rows["augmented"], seeds=seeds,
+            split_seed=split_seed, fractions=tuple(cfg.get("fractions", RANDOM_FRACTIONS)))
     if scheme == "corpus_split":
-        return split_protocols.corpus_split(actors, cfg.get("test_corpora", ("savee", "tess")), seeds, n_val,
-                            split_seed)
+        return split_protocols.corpus_split(
+            actors, cfg.get("test_corpora", ("savee", "tess")), seeds, n_val, split_seed)
     if scheme == "holdout":
         test = cfg.get("test_actors", PAPER_HOLDOUT_TEST_ACTORS)
         test = test.split(",") if isinstance(test, str) else test

@@ -35,6 +35,7 @@ import ml_collections
 KINDS = ("fusionnet", "frames_cnn")
 FUSION_MODES = ("fusion", "deep_only")
 CONV_IMPLS = ("im2col", "lax")
+DROPOUT_IMPLS = ("hash", "jax")
 POOL_IMPLS = ("slices", "flax")
 
 
@@ -53,6 +54,7 @@ def default_model_config() -> ml_collections.ConfigDict:
     c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features
     c.conv_impl = "im2col"
     c.pool_impl = "slices"
+    c.dropout_impl = "hash"  # dropout masks: "hash" (cheap on CPU) or "jax" (threefry)
     c.kind = "fusionnet"  # or "frames_cnn" (needs features.acoustic="frames")
     # frames_cnn only: frames are first averaged in non-overlapping windows of
     # frames_input_pool (23 ms hop → 46 ms), then one conv block per entry of
@@ -90,6 +92,8 @@ def check_model_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError(f"model.conv_impl={c.conv_impl!r}; choose one of {CONV_IMPLS}")
     if c.pool_impl not in POOL_IMPLS:
         raise ValueError(f"model.pool_impl={c.pool_impl!r}; choose one of {POOL_IMPLS}")
+    if c.get("dropout_impl", "hash") not in DROPOUT_IMPLS:
+        raise ValueError(f"model.dropout_impl={c.dropout_impl!r}; choose one of {DROPOUT_IMPLS}")
     kind = c.get("kind", "fusionnet")
     if kind not in KINDS:
         raise ValueError(f"model.kind={kind!r}; choose one of {KINDS}")
@@ -124,6 +128,41 @@ def max_pool_slices(x: jax.Array, size: int, stride: int) -> jax.Array:
     for v in views[1:]:
         out = jnp.maximum(out, v)
     return out
+
+
+def hash_uniform(seed: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform [0, 1) floats of ``shape`` from a counter-based hash (murmur3's 32-bit
+    finaliser of ``element index + seed * golden ratio``): ~10 integer ops per element, where
+    threefry needs ~100. Plenty random for dropout masks; not for anything cryptographic."""
+    x = jax.lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)
+    x = x + seed.astype(jnp.uint32) * jnp.uint32(0x9E3779B9)
+    x = (x ^ (x >> 16)) * jnp.uint32(0x85EBCA6B)
+    x = (x ^ (x >> 13)) * jnp.uint32(0xC2B2AE35)
+    x = x ^ (x >> 16)
+    return (x >> 8).astype(jnp.float32) * (1.0 / (1 << 24))
+
+
+class Dropout(nn.Module):
+    """Inverted dropout like ``nn.Dropout``; ``impl='hash'`` draws its mask with
+    ``hash_uniform`` from one 32-bit word of the ``dropout`` key, ``'jax'`` with
+    ``jax.random.bernoulli`` (threefry). On XLA:CPU the threefry masks cost as much as the
+    rest of the extractor's training step (docs/benchmarks.md)."""
+    rate: float
+    deterministic: bool
+    impl: str = "hash"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        if self.deterministic or self.rate == 0.0:
+            return x
+        key = self.make_rng("dropout")
+        keep_prob = 1.0 - self.rate
+        if self.impl == "jax":
+            keep = jax.random.bernoulli(key, keep_prob, x.shape)
+        else:
+            seed = jax.random.bits(key, (), jnp.uint32)
+            keep = hash_uniform(seed, x.shape) < keep_prob
+        return x * (keep.astype(x.dtype) * (1.0 / keep_prob))
 
 
 class Conv1D(nn.Module):
@@ -165,11 +204,11 @@ class Conv1DExtractor(nn.Module):
                 h = nn.max_pool(h, (c.pool_size,), strides=(c.pool_stride,), padding="SAME")
             else:
                 h = max_pool_slices(h, c.pool_size, c.pool_stride)
-            h = nn.Dropout(c.dropout, deterministic=not train)(h)
+            h = Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(h)
         h = h.reshape(h.shape[0], -1)
         deep = nn.relu(nn.Dense(c.deep_width, name="deep")(h))
         logits = nn.Dense(self.num_classes, name="head")(
-            nn.Dropout(c.dropout, deterministic=not train)(deep))
+            Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(deep))
         return logits, deep
 
 
@@ -217,10 +256,10 @@ class FramesExtractor(nn.Module):
         for features, kernel in zip(c.frames_conv_features, c.frames_kernel_sizes):
             h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h)) * mask[..., None]
             h, mask = pool_time(h, mask, c.frames_pool, "max")
-            h = nn.Dropout(c.dropout, deterministic=not train)(h)
+            h = Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(h)
         deep = nn.relu(nn.Dense(c.deep_width, name="deep")(masked_mean_max(h, mask)))
         logits = nn.Dense(self.num_classes, name="head")(
-            nn.Dropout(c.dropout, deterministic=not train)(deep))
+            Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(deep))
         return logits, deep
 
 
@@ -245,7 +284,8 @@ class MLPClassifier(nn.Module):
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         for width in self.config.mlp_hidden:
             x = nn.relu(nn.Dense(width)(x))
-            x = nn.Dropout(self.config.mlp_dropout, deterministic=not train)(x)
+            x = Dropout(self.config.mlp_dropout, not train,
+                        self.config.get("dropout_impl", "hash"))(x)
         return nn.Dense(self.num_classes)(x)
 
 

@@ -1,6 +1,7 @@
 """Two processes × two CPU devices (jax.distributed, gloo) give the metrics of one device;
 process settings come from arguments or the environment; chunked uploads are exact."""
 
+import argparse
 import json
 import os
 import pathlib
@@ -91,11 +92,16 @@ def test_settings_from_arguments_and_environment(monkeypatch):
         distributed.resolve_settings("h:1", 2, 2, environ={})
     with pytest.raises(distributed.DistributedError, match="port"):
         distributed.resolve_settings("h", 2, 0, environ={})
+    parser = argparse.ArgumentParser()
+    distributed.add_arguments(parser)
+    args = parser.parse_args("--coordinator h:9 --num-processes 2 --process-id 1".split())
+    assert (args.coordinator, args.num_processes, args.process_id) == ("h:9", 2, 1)
     # A single process: no process group, barriers are no-ops, this process is the main one.
     for name in (distributed.ENV_COORDINATOR, distributed.ENV_NUM_PROCESSES,
                  distributed.ENV_AUTO):
         monkeypatch.delenv(name, raising=False)
     assert distributed.initialize() is False
+    assert distributed.initialize_from_args(parser.parse_args([])) is False
     with distributed.main_first("noop"):
         assert distributed.is_main()
 

@@ -49,3 +49,11 @@ def leaky(corpus: str):
     """The authors' procedure: augment, then a stratified random split of the ROWS (80/10/10),
     so augmented copies of test files train. Leaky (speaker-dependent, augmented before split)."""
     return common.base_config(corpus, "leaky")
+
+
+def frames(config):
+    """Beyond the paper: the frame-level extractor (``model.kind='frames_cnn'``) over the
+    per-frame acoustic features ``[T, 162]`` instead of their 162-d mean, same fusion MLP."""
+    config.features.acoustic = "frames"
+    config.model.kind = "frames_cnn"
+    return config

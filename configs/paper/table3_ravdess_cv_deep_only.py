@@ -1,9 +1,10 @@
 """Table 3 under actor CV, RAVDESS: deep features only, folds of table2_ravdess.
 
-More paired models than the holdout: `serjax compare W/table2_ravdess W/table3_ravdess_cv_deep_only`.
+More paired models than the holdout: `serjax compare W/table2_ravdess
+W/table3_ravdess_cv_deep_only`.
 
-    serjax cv --config configs/paper/table3_ravdess_cv_deep_only.py --workdir runs/paper/table3_ravdess_cv_deep_only \
-        --config.data.root=DATA_ROOT
+    serjax cv --config configs/paper/table3_ravdess_cv_deep_only.py \
+        --workdir runs/paper/table3_ravdess_cv_deep_only --config.data.root=DATA_ROOT
 
 or every cell at once: `serjax reproduce --data-root DATA_ROOT --workdir runs/paper`.
 """

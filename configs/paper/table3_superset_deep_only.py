@@ -2,8 +2,8 @@
 
 The paper: 67.19 % (vs 68.04 % with fusion).
 
-    serjax cv --config configs/paper/table3_superset_deep_only.py --workdir runs/paper/table3_superset_deep_only \
-        --config.data.root=DATA_ROOT
+    serjax cv --config configs/paper/table3_superset_deep_only.py \
+        --workdir runs/paper/table3_superset_deep_only --config.data.root=DATA_ROOT
 
 or every cell at once: `serjax reproduce --data-root DATA_ROOT --workdir runs/paper`.
 """

@@ -2,8 +2,8 @@
 
 The paper (quoting earlier work): 48.96 %.
 
-    serjax cv --config configs/paper/table4_cnn1d_superset.py --workdir runs/paper/table4_cnn1d_superset \
-        --config.data.root=DATA_ROOT
+    serjax cv --config configs/paper/table4_cnn1d_superset.py \
+        --workdir runs/paper/table4_cnn1d_superset --config.data.root=DATA_ROOT
 
 or every cell at once: `serjax reproduce --data-root DATA_ROOT --workdir runs/paper`.
 """

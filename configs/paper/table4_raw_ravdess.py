@@ -2,8 +2,8 @@
 
 The paper: about 13 % for a model on raw audio.
 
-    serjax cv --config configs/paper/table4_raw_ravdess.py --workdir runs/paper/table4_raw_ravdess \
-        --config.data.root=DATA_ROOT
+    serjax cv --config configs/paper/table4_raw_ravdess.py \
+        --workdir runs/paper/table4_raw_ravdess --config.data.root=DATA_ROOT
 
 or every cell at once: `serjax reproduce --data-root DATA_ROOT --workdir runs/paper`.
 """

@@ -2,8 +2,8 @@
 
 The authors' slides: 26.05 %.
 
-    serjax cv --config configs/paper/xcorpus.py --workdir runs/paper/xcorpus \
-        --config.data.root=DATA_ROOT
+    serjax cv --config configs/paper/xcorpus.py \
+        --workdir runs/paper/xcorpus --config.data.root=DATA_ROOT
 
 or every cell at once: `serjax reproduce --data-root DATA_ROOT --workdir runs/paper`.
 """
