@@ -112,6 +112,21 @@ def _step1_view(config_dict: dict) -> dict:
     return json.loads(json.dumps(view, sort_keys=True, default=str))
 
 
+def first_difference(now, saved, prefix: str = "") -> str:
+    """The first field (``a.b (saved value there, value now)``) where two config dicts differ,
+    or "". Fields missing from ``saved`` are skipped: they were added to serjax after that run
+    was made, and a new field's default keeps the old behaviour."""
+    if isinstance(now, dict) and isinstance(saved, dict):
+        for key in sorted(set(now) | set(saved)):
+            if key not in saved:
+                continue
+            diff = first_difference(now.get(key), saved[key], f"{prefix}{key}.")
+            if diff:
+                return diff
+        return ""
+    return "" if now == saved else f"{prefix.rstrip('.')} ({saved!r} there, {now!r} now)"
+
+
 def check_same_step1(config: ml_collections.ConfigDict, source: Path) -> None:
     """Raises ValueError naming the first field where ``source``'s config.json differs from
     ``config`` in anything that changes step 1 (data, folds, seeds, features, training)."""
@@ -119,15 +134,12 @@ def check_same_step1(config: ml_collections.ConfigDict, source: Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: baseline.source_workdir must be a "
                                 "SER-FusionNet workdir written by `serjax cv`")
-    mine, theirs = _step1_view(config.to_dict()), _step1_view(json.loads(path.read_text()))
-    for section in sorted(mine):
-        a, b = mine[section], theirs.get(section)
-        if a != b:
-            keys = sorted(set(a) | set(b)) if isinstance(a, dict) and isinstance(b, dict) else []
-            field = next((f"{section}.{k}" for k in keys if a.get(k) != b.get(k)), section)
-            raise ValueError(f"{path}: {field} differs from this cnn1d config, so its step 1 is "
-                             "not this baseline's; point baseline.source_workdir at a run of "
-                             "the same config (or leave it empty to train one)")
+    diff = first_difference(_step1_view(config.to_dict()),
+                            _step1_view(json.loads(path.read_text())))
+    if diff:
+        raise ValueError(f"{path}: {diff} differs from this cnn1d config, so its step 1 is not "
+                         "this baseline's; point baseline.source_workdir at a run of the same "
+                         "config (or leave it empty to train one)")
 
 
 def fusionnet_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

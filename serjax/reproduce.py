@@ -100,20 +100,10 @@ def cell_config(cell: str, settings: dict):
     return config
 
 
-def _first_difference(a, b, prefix: str = "") -> str:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            diff = _first_difference(a.get(key), b.get(key), f"{prefix}{key}.")
-            if diff:
-                return diff
-        return ""
-    return "" if a == b else f"{prefix.rstrip('.')} ({b!r} there, {a!r} now)"
-
-
 def run_cell(cell: str, settings: dict, available, progress: bool) -> tuple[str, float]:
     """(status, wall seconds) of one cell: "done", or why it has no numbers."""
+    from serjax import baselines, experiment
     from serjax import config as config_lib
-    from serjax import experiment
 
     workdir = Path(settings["workdir"]) / cell
     if not config_path(cell).is_file():
@@ -121,13 +111,16 @@ def run_cell(cell: str, settings: dict, available, progress: bool) -> tuple[str,
     done = (workdir / "metrics.json").is_file()
     if settings["from_workdirs"]:
         return ("done", 0.0) if done else (f"not run: no {workdir}/metrics.json", 0.0)
-    config = cell_config(cell, settings)
+    try:
+        config = cell_config(cell, settings)
+    except (ValueError, AttributeError, KeyError, TypeError) as err:  # a config is user code
+        return f"failed: {config_path(cell)}: {type(err).__name__}: {err}", 0.0
     missing = [c for c in needed_corpora(config) if c not in available]
     if missing:
         return f"not run: needs {', '.join(missing)}", 0.0
     if done:
         saved = json.loads((workdir / "config.json").read_text())
-        diff = _first_difference(json.loads(config_lib.to_json(config)), saved)
+        diff = baselines.first_difference(json.loads(config_lib.to_json(config)), saved)
         if diff:
             return (f"failed: {workdir} holds a run of another config ({diff}); delete it "
                     "or use another --workdir"), 0.0

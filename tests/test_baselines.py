@@ -112,9 +112,12 @@ def test_cnn1d_refuses_a_source_run_with_another_step1(tmp_path):
     source = dict(config.to_dict(), model={"fusion": "deep_only", "deep_width": 32})
     (tmp_path / "config.json").write_text(json.dumps(source))
     baselines.check_same_step1(config, tmp_path)  # fusion only changes step 2: accepted
+    source["model"] = {"fusion": "fusion"}  # a run made before model.deep_width existed
+    (tmp_path / "config.json").write_text(json.dumps(source))
+    baselines.check_same_step1(config, tmp_path)
     source["train"] = {"epochs": 5}
     (tmp_path / "config.json").write_text(json.dumps(source))
-    with pytest.raises(ValueError, match="train.epochs differs"):
+    with pytest.raises(ValueError, match=r"train.epochs \(5 there, 25 now\) differs"):
         baselines.check_same_step1(config, tmp_path)
     with pytest.raises(FileNotFoundError, match="config.json not found"):
         baselines.check_same_step1(config, tmp_path / "nope")
