@@ -58,33 +58,33 @@ def train_point(num_models: int, num_rows: int, epochs: int) -> dict:
             "peak_rss_mb": _peak_rss_mb(), "rss_before_train_mb": rss_before}
 
 
-def upload_point(num_rows: int, frames: int, how: str) -> dict:
-    """Uploads a float16 frames memmap as float32 ``how`` = naive | chunked."""
+def write_frames(path: str, num_rows: int, frames: int) -> None:
+    """A float16 frames ``.npy`` of constant 0.5, written in blocks (never whole in memory)."""
+    out = np.lib.format.open_memmap(path, "w+", np.float16, (num_rows, frames, 162))
+    for start in range(0, num_rows, 256):
+        out[start:start + 256] = 0.5
+    out.flush()
+
+
+def upload_point(path: str, how: str) -> dict:
+    """Uploads the float16 frames memmap at ``path`` as float32, ``how`` = naive | chunked."""
     import jax
 
     from serjax import sharding
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "acoustic.npy")
-        out = np.lib.format.open_memmap(path, "w+", np.float16, (num_rows, frames, 162))
-        for start in range(0, num_rows, 256):  # written in blocks: never whole in memory
-            out[start:start + 256] = 0.5
-        out.flush()
-        del out
-        source = np.load(path, mmap_mode="r")
-        mesh = sharding.model_mesh(jax.devices()[:1])
-        rss_before = _peak_rss_mb()
-        start = time.perf_counter()
-        if how == "naive":
-            device = jax.device_put(np.asarray(source, np.float32), sharding.replicated(mesh))
-        else:
-            device = sharding.put_replicated(source, mesh, np.float32)
-        jax.block_until_ready(device)
-        seconds = time.perf_counter() - start
-        assert float(device[-1, -1, -1]) == 0.5
-    return {"how": how, "N": num_rows, "frames": frames,
-            "float16_source_mb": num_rows * frames * 162 * 2 / 2**20,
-            "float32_device_mb": num_rows * frames * 162 * 4 / 2**20,
+    source = np.load(path, mmap_mode="r")
+    mesh = sharding.model_mesh(jax.devices()[:1])
+    rss_before = _peak_rss_mb()
+    start = time.perf_counter()
+    if how == "naive":
+        device = jax.device_put(np.asarray(source, np.float32), sharding.replicated(mesh))
+    else:
+        device = sharding.put_replicated(source, mesh, np.float32)
+    jax.block_until_ready(device)
+    seconds = time.perf_counter() - start
+    assert float(device[-1, -1, -1]) == 0.5
+    return {"how": how, "N": source.shape[0], "frames": source.shape[1],
+            "float16_source_mb": source.nbytes / 2**20, "float32_device_mb": source.nbytes / 2**19,
             "upload_s": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before}
 
 
@@ -113,20 +113,25 @@ def main() -> None:
     if args.point:
         kind, *values = args.point
         result = (train_point(*map(int, values)) if kind == "train"
-                  else upload_point(int(values[0]), int(values[1]), values[2]))
+                  else upload_point(values[0], values[1]))
         print(json.dumps(result))
         return
 
     print(f"load average at start: {os.getloadavg()}")
     if args.upload:
-        print("| how | N | float16 on disk MB | float32 on device MB | upload s | peak RSS MB |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("| how | N | float16 on disk MB | float32 on device MB | upload s "
+              "| RSS before MB | peak RSS MB | peak − before MB |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for n in _ints(args.rows):
-            for how in ("naive", "chunked"):
-                r = _run_child(["--point", "upload", str(n), str(args.frames), how])
-                print(f"| {how} | {n} | {r['float16_source_mb']:.0f} | "
-                      f"{r['float32_device_mb']:.0f} | {r['upload_s']:.2f} | "
-                      f"{r['peak_rss_mb']:.0f} |", flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "acoustic.npy")
+                write_frames(path, n, args.frames)  # here, so the child's RSS is the upload's
+                for how in ("naive", "chunked"):
+                    r = _run_child(["--point", "upload", path, how])
+                    print(f"| {how} | {n} | {r['float16_source_mb']:.0f} | "
+                          f"{r['float32_device_mb']:.0f} | {r['upload_s']:.2f} | "
+                          f"{r['rss_before_mb']:.0f} | {r['peak_rss_mb']:.0f} | "
+                          f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f} |", flush=True)
         return
     print("| M | N | steps/epoch | compile s | train s / epoch | ms / step | ms / model-step "
           "| peak RSS MB |")

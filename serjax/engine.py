@@ -125,13 +125,10 @@ class GridProgram:
             if not isinstance(acoustic, dict):
                 return jax.vmap(train_step.fit_scaler, in_axes=(None, 0, None))(
                     acoustic, train_rows, standardize)
-            # frames: per-row sums once, then each model sums its TRAIN rows' sums
-            frames, mask = acoustic["frames"], acoustic["mask"]
-            m = mask.astype(jnp.float32)[..., None]
-            shift = (frames.astype(jnp.float32) * m).sum((0, 1)) / jnp.maximum(m.sum(), 1.0)
-            sums = train_step.frame_row_sums(frames, mask, shift)
-            return jax.vmap(train_step.fit_scaler_from_sums, in_axes=(None, None, 0, None))(
-                sums, shift, train_rows, standardize)
+            # frames: per-row statistics once, then each model pools its TRAIN rows' own
+            stats = train_step.frame_row_stats(acoustic["frames"], acoustic["mask"])
+            return jax.vmap(train_step.fit_scaler_from_row_stats, in_axes=(None, 0, None))(
+                stats, train_rows, standardize)
 
         def fused_inputs(state1, scaler, data, all_rows, train_rows):
             def one(params, sc, rows):

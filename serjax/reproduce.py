@@ -65,9 +65,17 @@ def available_corpora(data_root: Path | None) -> tuple[str, ...]:
             folder = dataset._find_corpus_folder(data_root, corpus)
         except ValueError:
             continue
-        if any(p.suffix.lower() == ".wav" for p in folder.rglob("*")):
+        if _has_wav(folder):
             found.append(corpus)
     return tuple(found)
+
+
+def _has_wav(folder: Path) -> bool:
+    """Any .wav below ``folder``, following symlinked folders as the builders do."""
+    for _, _, names in os.walk(folder, followlinks=True):
+        if any(n.lower().endswith(".wav") for n in names):
+            return True
+    return False
 
 
 def needed_corpora(config) -> tuple[str, ...]:

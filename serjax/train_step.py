@@ -121,26 +121,30 @@ def fit_scaler(inputs: jax.Array, rows: jax.Array, enabled: bool) -> Scaler:
     return Scaler(mean, jnp.where(var > 0, jnp.sqrt(var), 1.0))
 
 
-def frame_row_sums(frames: jax.Array, mask: jax.Array, shift: jax.Array):
-    """Per row: (sum of ``x - shift``, sum of its square) over real frames ``[N, F]`` each, and
-    the real frame count ``[N]``. Shifting by a global mean keeps the float32 sums accurate."""
+def frame_row_stats(frames: jax.Array, mask: jax.Array):
+    """Per row, over its real frames: count ``[N]``, mean ``[N, F]`` and the sum of squared
+    deviations from that mean ``[N, F]`` (rows are combined per model by
+    ``fit_scaler_from_row_stats``; centring per row keeps float32 accurate)."""
     m = mask.astype(jnp.float32)[..., None]
-    x = (frames.astype(jnp.float32) - shift) * m
-    return x.sum(1), jnp.square(x).sum(1), m[..., 0].sum(1)
+    count = m.sum(1)
+    mean = (frames.astype(jnp.float32) * m).sum(1) / jnp.maximum(count, 1.0)
+    ss = (jnp.square(frames.astype(jnp.float32) - mean[:, None, :]) * m).sum(1)
+    return count[:, 0], mean, ss
 
 
-def fit_scaler_from_sums(sums, shift: jax.Array, rows: jax.Array, enabled: bool) -> Scaler:
-    """``fit_scaler`` for frames: mean/std over every real frame of ``rows`` (``-1`` = padding),
-    from ``frame_row_sums``."""
-    s1, s2, count = sums
+def fit_scaler_from_row_stats(stats, rows: jax.Array, enabled: bool) -> Scaler:
+    """``fit_scaler`` for frames: mean/std over every real frame of ``rows`` (``-1`` =
+    padding), pooled from ``frame_row_stats`` (Chan et al.'s parallel variance)."""
+    count, mean, ss = stats
     if not enabled:
-        return Scaler(jnp.zeros_like(shift), jnp.ones_like(shift))
-    w = (rows >= 0).astype(jnp.float32)
+        return Scaler(jnp.zeros(mean.shape[-1]), jnp.ones(mean.shape[-1]))
     safe = jnp.maximum(rows, 0)
-    n = jnp.maximum((count[safe] * w).sum(), 1.0)
-    d1 = (s1[safe] * w[:, None]).sum(0) / n
-    var = jnp.maximum((s2[safe] * w[:, None]).sum(0) / n - jnp.square(d1), 0.0)
-    return Scaler(shift + d1, jnp.where(var > 0, jnp.sqrt(var), 1.0))
+    n_r = count[safe] * (rows >= 0)
+    n = jnp.maximum(n_r.sum(), 1.0)
+    total_mean = (mean[safe] * n_r[:, None]).sum(0) / n
+    spread = (jnp.square(mean[safe] - total_mean) * n_r[:, None]).sum(0)
+    var = ((ss[safe] * (n_r > 0)[:, None]).sum(0) + spread) / n
+    return Scaler(total_mean, jnp.where(var > 0, jnp.sqrt(var), 1.0))
 
 
 def standardize(x, scaler: Scaler):

@@ -71,3 +71,37 @@ def test_bad_model_config_names_the_field():
     config.kernel_sizes = (5,)
     with pytest.raises(ValueError, match="model.conv_features"):
         models.check_model_config(config)
+
+
+@pytest.mark.parametrize("impl", ["hash", "jax"])
+def test_dropout_rate_scale_and_key(impl):
+    module = models.Dropout(0.2, deterministic=False, impl=impl)
+    x = jnp.ones((64, 1000))
+    out = np.asarray(module.apply({}, x, rngs={"dropout": jax.random.key(0)}))
+    kept = out != 0
+    assert abs(kept.mean() - 0.8) < 0.01
+    np.testing.assert_allclose(out[kept], 1.25, rtol=1e-6)
+    same = module.apply({}, x, rngs={"dropout": jax.random.key(0)})
+    other = module.apply({}, x, rngs={"dropout": jax.random.key(1)})
+    np.testing.assert_array_equal(out, same)
+    assert (np.asarray(other) != out).mean() > 0.2
+    off = models.Dropout(0.2, deterministic=True, impl=impl).apply({}, x)
+    np.testing.assert_array_equal(off, x)
+
+
+def test_hash_uniform_is_uniform():
+    u = np.asarray(models.hash_uniform(jnp.uint32(7), (100_000,)))
+    assert u.min() >= 0.0 and u.max() < 1.0
+    counts = np.histogram(u, bins=10, range=(0, 1))[0]
+    assert np.abs(counts - 10_000).max() < 500  # ~5 sigma of a binomial bin
+
+
+def test_bad_kind_names_the_field():
+    config = models.default_model_config()
+    config.kind = "transformer"
+    with pytest.raises(ValueError, match="model.kind"):
+        models.check_model_config(config)
+    config.kind = "frames_cnn"
+    config.frames_kernel_sizes = (5,)
+    with pytest.raises(ValueError, match="model.frames_conv_features"):
+        models.check_model_config(config)

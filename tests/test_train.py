@@ -132,3 +132,37 @@ def test_non_finite_loss_raises():
 def _leaves(tree):
     import jax
     return jax.tree.leaves(tree)
+
+
+def test_scan_unroll_divides_the_steps():
+    assert train_step.scan_unroll(30, 8) == 6
+    assert train_step.scan_unroll(8, 8) == 8
+    assert train_step.scan_unroll(5, 8) == 5
+    assert train_step.scan_unroll(29, 8) == 1
+    assert train_step.scan_unroll(30, 1) == 1
+
+
+def test_classifier_scan_is_not_unrolled():
+    model, config = tiny_configs()
+    *_, spec1, spec2 = engine.phase_specs(model, config, 4)
+    assert (spec1.unroll, spec2.unroll) == (2, 1)
+    assert not spec1.augment.active and not spec1.class_balanced
+
+
+def test_compilation_cache_folder(tmp_path):
+    import jax
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        path = engine.enable_compilation_cache(tmp_path / "xla")
+        assert path.is_dir() and jax.config.jax_compilation_cache_dir == str(path)
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+        from jax.experimental.compilation_cache import compilation_cache
+        compilation_cache.reset_cache()
+
+
+def test_bad_specaugment_names_the_field():
+    model, config = tiny_configs()
+    config.specaugment.time_masks = -1
+    with pytest.raises(ValueError, match="train.specaugment"):
+        engine.phase_specs(model, config, 4)
