@@ -140,7 +140,8 @@ def stats_columns(summary: dict) -> list[str]:
     """[accuracy ± std over folds, std over seeds, 95 % CI, UAR, macro-F1, models]."""
     acc = cell_stats(summary, "accuracy")
     ci = acc["ci95"]
-    ci_text = "—" if ci is None else f"{_pct(ci[0])}–{_pct(ci[1])} ({acc['ci_over']})"
+    ci_text = ("—" if ci is None else  # clipped to the 0–100 % an accuracy can take
+               f"{_pct(max(ci[0], 0.0))}–{_pct(min(ci[1], 1.0))} ({acc['ci_over']})")
     folds = (f"{_pct(acc['mean'])} ± {_pct(acc['std_folds'])}" if acc["n_folds"] > 1
              else _pct(acc["mean"]))
     return [f"**{folds}**", _pct(acc["std_seeds"]) if acc["n_seeds"] > 1 else "—", ci_text,
@@ -196,7 +197,7 @@ reproduces that procedure only in the rows labelled "{LEAKY_PROTOCOL}". Every ot
 serjax row is speaker-independent. Accuracy mean over all (fold, seed) models; ± std over folds =
 population std of fold means (seeds averaged), ± std over seeds = population std of seed means
 (folds averaged); 95 % CI = Student-t interval over fold means (≥ 2 folds) or over seeds
-(one fold). Paired Δ = row − reference over the same (fold, seed) models, in percentage points;
+(one fold), clipped to 0–100 %. Paired Δ = row − reference over the same (fold, seed) models, in percentage points;
 p = paired t-test / sign-flip permutation test (exact up to 16 pairs), models of one fold
 treated as pairs (`serjax compare --over folds` pairs fold means instead)."""
 

@@ -181,13 +181,27 @@ def figure_links(workdir: Path, cells, status: dict, page: Path, copy_to: Path |
     return links
 
 
-def preamble(settings: dict, cells, status: dict, log: dict, available) -> str:
+def _wall_time(workdir: Path, cell: str, log: dict) -> str:
+    """The cell's measured wall time, else training + features time from its metrics.json."""
+    if log.get(cell, {}).get("wall_s"):
+        return f"{log[cell]['wall_s']:.0f} s"
+    path = workdir / cell / "metrics.json"
+    if not path.is_file():
+        return ""
+    timing = json.loads(path.read_text()).get("timing", {})
+    return f"≈ {sum(timing.get(k, 0.0) for k in ('features_s', 'compile_s', 'train_s')):.0f} s"
+
+
+def preamble(settings: dict, cells, status: dict, log: dict, available,
+             regenerated_by: str = "") -> str:
     import jax
 
     data = (f"`{settings['data_root']}` (corpora found: {', '.join(available) or 'none'})"
             if settings["data_root"] else f"synthetic corpus, scale {settings['synthetic_scale']}")
     lines = ["# SER-FusionNet's tables, reproduced with serjax", "",
-             f"Command: `{settings['command']}`", "", f"- data: {data}",
+             f"Command: `{settings['command']}`"
+             + (f" (tables regenerated with `{regenerated_by}`)" if regenerated_by else ""),
+             "", f"- data: {data}",
              f"- hardware: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU "
              f"cores, JAX {jax.default_backend()} ({len(jax.devices())} device(s))",
              f"- settings: seeds {settings['seeds'] or 'per config (3)'}"
@@ -197,8 +211,8 @@ def preamble(settings: dict, cells, status: dict, log: dict, available) -> str:
     root = (f"--config.data.root={settings['data_root']}" if settings["data_root"]
             else f"--config.data.synthetic_scale={settings['synthetic_scale']}")
     for cell in cells:
-        wall = log.get(cell, {}).get("wall_s")
-        lines.append(f"| {cell} | {status[cell]} | {'' if not wall else f'{wall:.0f} s'} | "
+        wall = _wall_time(Path(settings["workdir"]), cell, log)
+        lines.append(f"| {cell} | {status[cell]} | {wall} | "
                      f"`serjax cv --config configs/paper/{cell}.py --workdir "
                      f"{settings['workdir']}/{cell} {root}` |")
     return "\n".join(lines)
@@ -229,23 +243,35 @@ def reproduce(*, workdir, data_root=None, tables=paper.TABLE_NAMES, seeds=None,
     unknown = sorted(set(skip) - set(cells))
     if unknown:
         raise ReproduceError(f"--skip {unknown}: not cells of tables {','.join(tables)}")
-    available = available_corpora(data_root)
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "reproduce.json"
-    log = json.loads(log_path.read_text())["cells"] if log_path.is_file() else {}
+    saved = json.loads(log_path.read_text()) if log_path.is_file() else {}
+    log, last = saved.get("cells", {}), saved.get("last_status", {})
+    regenerated_by = ""
+    if from_workdirs and saved.get("settings"):  # describe the run that made the workdirs
+        regenerated_by = command
+        settings = dict(saved["settings"], from_workdirs=True, workdir=str(workdir))
+        data_root = Path(settings["data_root"]) if settings["data_root"] else None
+    available = available_corpora(data_root if data_root is None or data_root.is_dir()
+                                  else None)
     status = {}
     for cell in cells:
         if progress:
             print(f"serjax reproduce: {cell}", file=sys.stderr)
         status[cell], wall = (("not run: skipped (--skip)", 0.0) if cell in skip
                               else run_cell(cell, settings, available, progress))
+        if from_workdirs and status[cell] != "done" and last.get(cell, "").startswith("not run"):
+            status[cell] = last[cell]  # e.g. "not run: needs crema_d, savee"
         if wall:
             log[cell] = {"status": status[cell], "wall_s": wall}
         if progress and status[cell] != "done":
             print(f"  {status[cell]}", file=sys.stderr)
-    log_path.write_text(json.dumps({"cells": log, "last_status": status}, indent=1))
+        if not from_workdirs:  # after every cell, so an interrupted run keeps its record
+            last[cell] = status[cell]
+            log_path.write_text(json.dumps({"settings": settings, "cells": log,
+                                            "last_status": last}, indent=1))
     write_figures(workdir, cells, status)
-    head = preamble(settings, cells, status, log, available)
+    head = preamble(settings, cells, status, log, available, regenerated_by)
     page = workdir / "tables.md"
     page.write_text(paper.tables_markdown(
         tables, workdir, status, head, figure_links(workdir, cells, status, page, None)))

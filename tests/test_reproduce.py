@@ -182,6 +182,9 @@ def test_quick_reproduction_end_to_end_on_a_synthetic_ravdess(synth_root, tmp_pa
     again = reproduce.reproduce(workdir=work, data_root=root, tables=["1"], quick=True,
                                 progress=False)
     assert again["table1_ravdess"] == "done"
-    regenerated = reproduce.reproduce(workdir=work, tables=["1", "2"], from_workdirs=True,
+    regenerated = reproduce.reproduce(workdir=work, tables=["1", "3"], from_workdirs=True,
                                       progress=False)
-    assert regenerated["table2_superset"].startswith("not run: no ")
+    assert regenerated["table1_ravdess"] == "done"
+    assert regenerated["table1_superset"] == "not run: needs crema_d, savee, tess"  # recorded
+    assert regenerated["table3_ravdess_deep_only"].startswith("not run: no ")  # never run
+    assert f"--config.data.root={root}" in (work / "tables.md").read_text()
