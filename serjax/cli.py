@@ -58,9 +58,10 @@ def _cmd_features(args: argparse.Namespace) -> None:
 
 def _cmd_cv(args: argparse.Namespace) -> None:
     from serjax import config as config_lib
-    from serjax import experiment
+    from serjax import distributed, experiment
 
     config = config_lib.load_config(args.config, args.overrides)
+    distributed.initialize_from_args(args)
     experiment.run_cv(config, args.workdir)
 
 
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cv", help="run a config's cross-validation: all folds × seeds at once")
     p.add_argument("--config", required=True, help="configs/NAME.py or NAME")
     p.add_argument("--workdir", type=Path, required=True, help="outputs and checkpoints")
+    from serjax import distributed
+
+    distributed.add_arguments(p)
     p.set_defaults(func=_cmd_cv)
 
     p = sub.add_parser("demo", help="the main job: synthetic RAVDESS → build → features → CV")

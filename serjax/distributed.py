@@ -193,7 +193,8 @@ def free_port() -> int:
 
 
 def describe() -> str:
-    """One line: process i of n, local and global device counts."""
+    """One line: process i of n, local and global device counts (a cluster smoke test:
+    ``python -c "from serjax import distributed as d; d.initialize(); print(d.describe())"``)."""
     return (f"process {jax.process_index()} of {jax.process_count()}: "
             f"{jax.local_device_count()} local / {jax.device_count()} global "
             f"{jax.default_backend()} devices")

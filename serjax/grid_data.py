@@ -29,7 +29,8 @@ def check_grid_inputs(data: dict, roles, seeds, num_classes: int | None = None):
     if missing:
         raise ValueError(f"train_grid: data is missing {missing}; pass a dict with {DATA_KEYS}")
     acoustic = np.asarray(data["acoustic"])
-    acoustic = acoustic if acoustic.dtype == np.float16 else acoustic.astype(np.float32)
+    if acoustic.dtype != np.float16:  # frames may stay float16 (cast on device per batch)
+        acoustic = acoustic.astype(np.float32, copy=False)  # a float32 memmap stays mapped
     statistical = np.asarray(data["statistical"], np.float32)
     gender = np.asarray(data["gender"]).astype(np.float32)
     label = np.asarray(data["label"])
@@ -56,8 +57,8 @@ def check_grid_inputs(data: dict, roles, seeds, num_classes: int | None = None):
     if label.max(initial=0) >= num_classes:
         raise ValueError(f"data['label'] has index {label.max()} but num_classes={num_classes}")
     for name, x in (("acoustic", acoustic), ("statistical", statistical)):
-        if not np.isfinite(x).all():
-            bad = np.flatnonzero(~np.isfinite(x).all(1))[:5].tolist()
+        bad = _non_finite_rows(x)
+        if bad:
             raise ValueError(f"data[{name!r}] holds NaN/inf in rows {bad}; fix the features")
     roles = np.asarray(roles)
     if roles.ndim != 2 or roles.shape[1] != n:
@@ -84,6 +85,19 @@ def check_grid_inputs(data: dict, roles, seeds, num_classes: int | None = None):
             raise ValueError(f"data['actor'] must be [N={n}]; got {actor.shape}")
         clean["actor"] = np.unique(actor, return_inverse=True)[1].astype(np.int32)
     return clean, roles.astype(np.int8), seeds, int(num_classes)
+
+
+def _non_finite_rows(x: np.ndarray, limit: int = 5, chunk: int = 1024) -> list[int]:
+    """Up to ``limit`` rows of ``x [N, ...]`` holding NaN/inf, checked in row chunks (frames
+    can be GBs; no full-size temporary)."""
+    bad: list[int] = []
+    for start in range(0, x.shape[0], chunk):
+        part = np.asarray(x[start:start + chunk])
+        rows = ~np.isfinite(part.reshape(part.shape[0], -1)).all(1)
+        bad.extend((start + np.flatnonzero(rows)).tolist())
+        if len(bad) >= limit:
+            break
+    return bad[:limit]
 
 
 def model_inputs(data: dict, model_config, train_config) -> dict:

@@ -84,14 +84,15 @@ def put_per_model(tree, mesh: Mesh):
     return jax.tree.map(lambda a: _from_host(_host(a), sharding), tree)
 
 
-def put_replicated(tree, mesh: Mesh, dtype=None, chunk_bytes: int = UPLOAD_CHUNK_BYTES):
+def put_replicated(tree, mesh: Mesh, dtype=None, chunk_bytes: int | None = None):
     """Places every leaf of a pytree on every device of the mesh, optionally cast to ``dtype``.
 
-    A leaf larger than ``chunk_bytes`` (or one that needs a cast) goes up in row chunks into a
-    preallocated device buffer, so a float16 memmap of frames becomes a float32 device array
-    without a float32 (or any full) copy on the host.
+    A leaf larger than ``chunk_bytes`` (default ``UPLOAD_CHUNK_BYTES``; or one that needs a
+    cast) goes up in row chunks into a preallocated device buffer, so a float16 memmap of
+    frames becomes a float32 device array without a float32 (or any full) copy on the host.
     """
     sharding = replicated(mesh)
+    chunk_bytes = chunk_bytes or UPLOAD_CHUNK_BYTES
 
     def one(a):
         a = _host(a)
@@ -121,13 +122,14 @@ def _write_rows(buffer, rows, start):
 
 
 def upload_in_chunks(host: np.ndarray, sharding: NamedSharding, dtype=None,
-                     chunk_bytes: int = UPLOAD_CHUNK_BYTES) -> jax.Array:
+                     chunk_bytes: int | None = None) -> jax.Array:
     """``host [N, ...]`` (e.g. a memmap) as a device array with ``sharding``, built chunk by chunk.
 
     Host memory beyond the source: one chunk of ``chunk_bytes`` (cast to ``dtype``). Device
     memory: the result plus one chunk. At most two chunk shapes compile (full and last).
     """
     dtype = np.dtype(dtype or host.dtype)
+    chunk_bytes = chunk_bytes or UPLOAD_CHUNK_BYTES
     if host.ndim == 0:
         return _from_host(np.asarray(host, dtype), sharding)
     n = host.shape[0]

@@ -23,8 +23,9 @@ sys.path.insert(0, {tests!r})
 from serjax import distributed
 assert distributed.initialize({address!r}, 2, {pid}) is True
 import jax
-from serjax import train
+from serjax import sharding, train
 from test_train import tiny_configs, tiny_grid
+sharding.UPLOAD_CHUNK_BYTES = 4096  # features go up in chunks, as frames would
 assert (jax.process_count(), jax.local_device_count(), jax.device_count()) == (2, 2, 4)
 data, roles, _, seeds = tiny_grid()
 model, config = tiny_configs({epochs})

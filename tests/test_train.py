@@ -18,6 +18,7 @@ def tiny_configs(epochs: int = 8):
     config.scan_unroll = 2
     config.learning_rate = 1e-2
     config.xla_opt_level = 0  # tiny grids: compile time dominates
+    config.checkpoint_every = 1  # test_checkpoint kills runs after given epochs
     return model, config
 
 
