@@ -182,16 +182,14 @@ def precompute(tables, config, cache_dir, *, workers: int | None = None,
         else:
             _run_pool(tables, todo, shards, config, backend, partial, bar, workers)
 
-    parts = [store.read_shard(_shard_path(partial, i)) for i in range(len(shards))]
-    arrays = store.concatenate_shards([p[0] for p in parts]) if parts else {}
-    manifest = _manifest(key, config, backend, tables, arrays,
-                         [s for p in parts for s in p[1]])
-    store.write_feature_set(final, arrays, manifest)
+    store.write_feature_set(
+        final, [_shard_path(partial, i) for i in range(len(shards))],
+        lambda num_rows, skipped: _manifest(key, config, backend, tables, num_rows, skipped))
     shutil.rmtree(partial, ignore_errors=True)
     return store.FeatureSet.load(final)
 
 
-def _manifest(key, config, backend, tables, arrays, skipped) -> dict:
+def _manifest(key, config, backend, tables, num_rows: int, skipped) -> dict:
     f = config.features
     widths = {"zcr": 1, "chroma": f.n_chroma, "mfcc": f.n_mfcc, "rms": 1, "mel": f.n_mels}
     blocks, start = {}, 0
@@ -203,7 +201,7 @@ def _manifest(key, config, backend, tables, arrays, skipped) -> dict:
         "config": {name: config[name].to_dict() for name in KEY_SECTIONS},
         "tables": [{"corpus": _table_corpus(t), "fingerprint": str(t.fingerprint),
                     "files": len(t.path)} for t in tables],
-        "num_rows": int(arrays["label"].shape[0]) if arrays else 0,
+        "num_rows": int(num_rows),
         "acoustic_kind": f.acoustic, "acoustic_blocks": blocks,
         "statistical_names": list(spec.statistical_names(f)),
         "skipped": skipped,

@@ -91,19 +91,48 @@ class FeatureSet:
         return FeatureSet(arrays, manifest, None)
 
 
-def _fields(arrays: dict[str, np.ndarray]) -> dict[str, dict]:
-    return {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in arrays.items()}
+def _shard_layout(shard_paths) -> tuple[int, dict, list[dict]]:
+    """Pass 1, one shard in memory at a time: (rows, {field: (dtype, row shape)}, skipped)."""
+    rows, layout, skipped = 0, {}, []
+    for path in shard_paths:
+        arrays, shard_skipped = read_shard(path)
+        skipped += shard_skipped
+        rows += int(arrays["label"].shape[0])
+        for name in (k for k in ROW_FIELDS if k in arrays):
+            dtype = arrays[name].dtype
+            if name in layout:  # strings: the widest shard's width, as np.concatenate does
+                dtype = np.promote_types(layout[name][0], dtype)
+            layout[name] = (dtype, arrays[name].shape[1:])
+    return rows, layout, skipped
 
 
-def write_feature_set(directory: Path, arrays: dict[str, np.ndarray], manifest: dict) -> Path:
-    """Write arrays + manifest into a temporary sibling, then rename it to ``directory``."""
+def write_feature_set(directory: Path, shard_paths: list[Path], make_manifest) -> Path:
+    """Row-concatenates shard files into a FeatureSet directory, one shard in memory at a time.
+
+    Each ``.npy`` is opened at its final shape (``open_memmap``) and filled shard by shard, so
+    a frames FeatureSet of the full Superset (~2 GB) never sits in host memory twice.
+    ``make_manifest(num_rows, skipped) -> dict`` builds the manifest (``format`` and ``fields``
+    are added here). Atomic: written into a temporary sibling, then renamed to ``directory``.
+    """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    manifest = dict(manifest, format=FORMAT, fields=_fields(arrays))
+    rows, layout, skipped = _shard_layout(shard_paths)
+    fields = {k: {"dtype": str(d), "shape": [rows, *s]} for k, (d, s) in layout.items()}
+    manifest = dict(make_manifest(rows, skipped), format=FORMAT, fields=fields)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{directory.name}-", dir=directory.parent))
     try:
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        outs = {k: np.lib.format.open_memmap(tmp / f"{k}.npy", "w+", d, (rows, *s))
+                for k, (d, s) in layout.items()}
+        start = 0
+        for path in shard_paths:  # pass 2: each shard written straight into its rows
+            arrays, _ = read_shard(path)
+            stop = start + int(arrays["label"].shape[0])
+            for name, out in outs.items():
+                out[start:stop] = arrays[name]
+            start = stop
+        for out in outs.values():
+            out.flush()
+        del outs
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         try:
             os.rename(tmp, directory)
@@ -131,9 +160,3 @@ def read_shard(path: Path) -> tuple[dict[str, np.ndarray], list[dict]]:
         arrays = {k: data[k] for k in data.files if k != "_skipped"}
         skipped = json.loads(str(data["_skipped"]))
     return arrays, skipped
-
-
-def concatenate_shards(shards: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Row-concatenate shard arrays; string fields are re-typed to the widest shard's width."""
-    names = [k for k in ROW_FIELDS if k in shards[0]]
-    return {k: np.concatenate([s[k] for s in shards], axis=0) for k in names}
