@@ -1,7 +1,7 @@
 """Benchmark of the training engine: the vmapped grid versus a Python loop over models.
 
   python scripts/bench_train.py --epochs 25 --seeds 1,5,10     # the full table (long on CPU)
-  python scripts/bench_train.py --epochs 5 --seeds 1,5         # what docs/benchmarks.md shows
+  python scripts/bench_train.py --epochs 5 --seeds 1,5,10      # what docs/benchmarks.md shows
   python scripts/bench_train.py --options                      # conv / pool / scan choices
 
 Data: synthetic arrays shaped like augmented RAVDESS (N = 2,880 rows, F = 162 acoustic,

@@ -21,6 +21,9 @@ Two choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## T
   backward pass on CPU. Both share the same parameters (``kernel [k, c_in, c_out]``, ``bias``).
 * ``pool_impl='slices'`` (default): max-pooling as ``jnp.maximum`` over strided slices;
   ``'flax'`` calls ``nn.max_pool`` (same maths, slower gradient on CPU).
+* ``dropout_impl='hash'`` (default): dropout masks from a counter-based hash of one random
+  word per layer and step; ``'jax'`` uses ``jax.random.bernoulli`` (threefry), whose many
+  integer ops cost ~50 % more compile time of the extractor epoch and ~10 % more run time.
 """
 
 from __future__ import annotations
