@@ -153,6 +153,10 @@ def load_bundle(path, models: str = "all") -> Bundle:
     if config.features.get("acoustic", "summary") != "summary":
         raise ValueError(f"{directory}: features.acoustic={config.features.acoustic!r}; the "
                          "SER-FusionNet models read the 'summary' acoustic vector")
+    if config.get("train") is not None and config.train.get("speaker_norm", False):
+        raise ValueError(f"{directory}: trained with train.speaker_norm=True, which standardises "
+                         "each speaker by statistics of many of their files; prediction on "
+                         "single files cannot do that yet: train without it to predict")
     saved = checkpoint.load_models(directory)
     meta = json.loads((directory / checkpoint.MODELS_DIR / "models.json").read_text())
     num = int(jax.tree.leaves(saved.params)[0].shape[0])
