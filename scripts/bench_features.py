@@ -19,7 +19,6 @@ estimated time for the SER Superset (12,162 files + one copy each) at that rate.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import resource
@@ -45,29 +44,14 @@ def speechlike(seconds: float, sr: int, f0: float, rng: np.random.Generator) -> 
     return np.clip(np.round(y * 32767), -32768, 32767).astype(np.int16)
 
 
-@dataclasses.dataclass
-class MemoryTable:
-    """The CorpusTable contract over in-memory clips."""
+def synthetic_table(files: int, seconds: float, seed: int):
+    from serjax.dataset import InMemoryTable  # noqa: PLC0415
 
-    corpus: np.ndarray
-    path: np.ndarray
-    actor: np.ndarray
-    gender: np.ndarray
-    label: np.ndarray
-    sample_rate: np.ndarray
-    waves: list
-    fingerprint: str
-
-    def audio(self, i: int) -> np.ndarray:
-        return self.waves[i]
-
-
-def synthetic_table(files: int, seconds: float, seed: int) -> MemoryTable:
     rng = np.random.default_rng(seed)
     rates = [RATES[i % len(RATES)] for i in range(files)]
     waves = [speechlike(seconds * rng.uniform(0.8, 1.2) - 0.6, sr, rng.uniform(90, 300), rng)
              for sr in rates]
-    return MemoryTable(
+    return InMemoryTable(
         corpus=np.array(["bench"] * files), path=np.array([f"f{i:05d}.wav" for i in range(files)]),
         actor=np.array([f"bench/{i % 10}" for i in range(files)]),
         gender=np.array([i % 2 for i in range(files)], np.int8),

@@ -194,6 +194,29 @@ class CorpusTable:
         return CorpusTable(**columns, fingerprint=self.fingerprint, _sources=self._sources)
 
 
+@dataclasses.dataclass(eq=False)
+class InMemoryTable:
+    """The CorpusTable contract over clips already in memory (notebooks, tests, benchmarks):
+    what ``serjax.features.precompute`` needs, without a prepared TFDS dataset. ``waves[i]`` is
+    row i's int16 mono audio at ``sample_rate[i]``; ``fingerprint`` keys the feature cache, so
+    give different data different fingerprints."""
+
+    corpus: np.ndarray        # str [N]
+    path: np.ndarray          # str [N]
+    actor: np.ndarray         # str [N]
+    gender: np.ndarray        # int8 [N], MALE = 1
+    label: np.ndarray         # int8 [N], index into corpora.LABELS
+    sample_rate: np.ndarray   # int32 [N]
+    waves: list               # int16 [n_i] per row
+    fingerprint: str
+
+    def __len__(self) -> int:
+        return len(self.path)
+
+    def audio(self, i: int) -> np.ndarray:
+        return self.waves[i]
+
+
 def _typed(columns: dict[str, list]) -> dict[str, np.ndarray]:
     out = {name: np.array(columns[name], dtype=str) for name in STRING_COLUMNS}
     out["gender"] = np.array(columns["gender"], np.int8)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from serjax import corpora
+from serjax.dataset import InMemoryTable
 
 
 def speechlike(seconds: float, sr: int, f0: float, seed: int, *, silence_s: float = 0.3,
@@ -25,26 +24,8 @@ def speechlike(seconds: float, sr: int, f0: float, seed: int, *, silence_s: floa
     return np.clip(np.round(y * 32767), -32768, 32767).astype(np.int16)
 
 
-@dataclasses.dataclass
-class TinyTable:
-    corpus: np.ndarray
-    path: np.ndarray
-    actor: np.ndarray
-    gender: np.ndarray
-    label: np.ndarray
-    statement: np.ndarray
-    intensity: np.ndarray
-    sample_rate: np.ndarray
-    num_samples: np.ndarray
-    waves: list
-    fingerprint: str
-
-    def audio(self, i: int) -> np.ndarray:
-        return self.waves[i]
-
-
 def tiny_table(n: int = 6, *, corpus: str = "ravdess", seed: int = 0, bad: dict | None = None,
-               fingerprint: str | None = None) -> TinyTable:
+               fingerprint: str | None = None) -> InMemoryTable:
     """``n`` files (1.0-1.6 s of voice, native rates 16/22.05/48 kHz, alternating gender);
     ``bad`` maps a row index to an int16 array replacing its audio."""
     rates = (16_000, 22_050, 48_000)
@@ -59,9 +40,8 @@ def tiny_table(n: int = 6, *, corpus: str = "ravdess", seed: int = 0, bad: dict 
                      corpora.MALE if i % 2 == 0 else corpora.FEMALE, i % 6, sr, wave.shape[0]))
     rows_sorted = sorted(range(n), key=lambda i: rows[i][0])
     col = lambda j, dtype: np.array([rows[i][j] for i in rows_sorted], dtype)  # noqa: E731
-    return TinyTable(
+    return InMemoryTable(
         corpus=np.array([corpus] * n), path=col(0, str), actor=col(1, str),
-        gender=col(2, np.int8), label=col(3, np.int8), statement=np.array(["01"] * n),
-        intensity=np.array(["normal"] * n), sample_rate=col(4, np.int32),
-        num_samples=col(5, np.int64), waves=[waves[i] for i in rows_sorted],
+        gender=col(2, np.int8), label=col(3, np.int8), sample_rate=col(4, np.int32),
+        waves=[waves[i] for i in rows_sorted],
         fingerprint=fingerprint or f"tiny-{corpus}-{n}-{seed}")

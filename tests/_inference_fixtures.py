@@ -23,29 +23,13 @@ import numpy as np
 import soundfile
 
 from serjax import corpora
+from serjax.dataset import InMemoryTable
 
 EMOTIONS = {"04": "sad", "05": "angry"}
 LABELS = ("sad", "angry")
 SEEDS = (0, 1)
 FOLD_TEST_ACTORS = ((1, 2, 3, 4), (5, 6, 7, 8))
 VAL_ACTORS = {0: (9, 10), 1: (11, 12)}
-
-
-@dataclasses.dataclass
-class MemoryTable:
-    """The CorpusTable contract over clips held in memory."""
-
-    corpus: np.ndarray
-    path: np.ndarray
-    actor: np.ndarray
-    gender: np.ndarray
-    label: np.ndarray
-    sample_rate: np.ndarray
-    waves: list
-    fingerprint: str
-
-    def audio(self, i: int) -> np.ndarray:
-        return self.waves[i]
 
 
 @dataclasses.dataclass
@@ -98,11 +82,11 @@ def write_utterances(audio_dir: pathlib.Path) -> list[pathlib.Path]:
     return paths
 
 
-def memory_table(paths: list[pathlib.Path], audio_dir: pathlib.Path) -> MemoryTable:
+def memory_table(paths: list[pathlib.Path], audio_dir: pathlib.Path) -> InMemoryTable:
     from serjax import discover
     infos = [corpora.parse("ravdess", p.name) for p in paths]
     reads = [discover.read_wav(p) for p in paths]
-    return MemoryTable(
+    return InMemoryTable(
         corpus=np.array(["ravdess"] * len(paths)),
         path=np.array([p.relative_to(audio_dir).as_posix() for p in paths]),
         actor=np.array([i.actor for i in infos]),
