@@ -211,10 +211,7 @@ def run_baseline(config: ml_collections.ConfigDict, workdir, progress: bool = Tr
         raise ValueError(f"baseline.kind={kind!r}; choose one of {KINDS} (or '' for "
                          "SER-FusionNet)")
     workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(config_lib.to_json(config))
-    (workdir / "versions.json").write_text(json.dumps(experiment.versions(), indent=2,
-                                                      default=str))
+    experiment.start_workdir(config, workdir)
     start = time.perf_counter()
     feature_set = experiment.prepare_features(config, progress)
     features_s = time.perf_counter() - start
@@ -248,16 +245,7 @@ def write_report(workdir, result: Predictions, *, folds, labels, true, files, ac
     """``serjax.report``'s files for a baseline, plus ``metrics.json["baseline"]``."""
     from serjax import report
 
-    out = Path(workdir)
-    summary = report.results_dict(result, folds, labels, features_s)
-    summary["baseline"] = baseline
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    tmp.rename(out / "metrics.json")
-    (out / "report.md").write_text(report.markdown(summary).replace(
-        "# serjax results", f"# serjax results: baseline {baseline['kind']}", 1))
-    report.plot_confusion(summary["confusion"], labels, out / "confusion.png")
-    if result.curves:
-        report.plot_learning_curves(result.curves, folds, out / "learning_curves.png")
-    report.write_predictions(out / "predictions.csv", result, folds, labels, true, files, actors)
-    return summary
+    return report.write_report(workdir, result, folds=folds, labels=labels, true=true,
+                               files=files, actors=actors, features_s=features_s,
+                               extra={"baseline": baseline},
+                               title=f"serjax results: baseline {baseline['kind']}")

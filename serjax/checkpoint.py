@@ -30,7 +30,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from serjax import distributed, engine, models as model_lib, train_step
+from serjax import atomic, distributed, engine, models as model_lib, train_step
 
 MODELS_DIR = "models"
 PROGRESS_DIR = "checkpoints"
@@ -88,9 +88,7 @@ def progress_manager(workdir, fingerprint: str) -> ocp.CheckpointManager:
                 f"{root} holds checkpoints of a different grid (data, roles, seeds or config "
                 "changed); use a fresh --workdir or delete that folder to start over")
     elif distributed.is_main():
-        tmp = stamp.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fingerprint": fingerprint}))
-        tmp.rename(stamp)
+        atomic.write_json(stamp, {"fingerprint": fingerprint})
     options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
     return ocp.CheckpointManager(root, options=options)
 
@@ -126,9 +124,7 @@ def save_models(directory, params, scalers, model_config, labels, seeds=None) ->
     meta = {"model_config": json.loads(model_config.to_json()), "labels": list(labels),
             "num_models": int(jax.tree.leaves(params)[0].shape[0]),
             "seeds": None if seeds is None else [int(s) for s in seeds]}
-    tmp = root / "models.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=1))
-    tmp.rename(root / "models.json")
+    atomic.write_json(root / "models.json", meta, indent=1)
     return root
 
 

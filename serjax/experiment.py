@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import time
 from pathlib import Path
@@ -196,10 +195,15 @@ def versions() -> dict:
             "devices": [str(d) for d in jax.devices()]}
 
 
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
-    tmp.replace(path)
+def start_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
+    """Creates ``workdir`` with ``config.json`` and ``versions.json`` (process 0 only)."""
+    from serjax import atomic
+    from serjax import config as config_lib
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(config_lib.to_json(config))
+    atomic.write_json(workdir / "versions.json", versions(), indent=2, sort_keys=True,
+                      default=str)
 
 
 def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
@@ -209,7 +213,6 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     Rerunning with the same config and workdir resumes: features come from the cache and
     training continues from its last per-epoch checkpoint.
     """
-    from serjax import config as config_lib
     from serjax import distributed, report, train
 
     distributed.initialize()  # joins a process group when the environment describes one
@@ -229,9 +232,7 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     engine.enable_compilation_cache(cache_dir(config) / "xla")  # reruns skip XLA compiles
     workdir = Path(workdir)
     if main:
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "config.json").write_text(config_lib.to_json(config))
-        _write_json(workdir / "versions.json", versions())
+        start_workdir(config, workdir)
 
     start = time.perf_counter()
     with distributed.main_first("features"):  # process 0 fills the caches, the rest reuse them

@@ -29,7 +29,6 @@ predicted, fold, seed for every TEST row of every model.
 from __future__ import annotations
 
 import csv
-import json
 import pathlib
 
 import matplotlib
@@ -38,7 +37,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from serjax import metrics  # noqa: E402
+from serjax import atomic, metrics  # noqa: E402
 
 TABLE_METRICS = ("accuracy", "uar", "macro_f1", "weighted_f1")
 
@@ -165,19 +164,22 @@ def write_predictions(path, result, folds, labels, true, files, actors) -> None:
 
 
 def write_report(workdir, result, *, folds, labels, true, files, actors,
-                 features_s: float = 0.0) -> dict:
+                 features_s: float = 0.0, extra: dict | None = None,
+                 title: str = "serjax results") -> dict:
     """Writes every report file (module docstring) into ``workdir``; returns the summary.
 
-    ``true``, ``files``, ``actors``: per-row arrays over the rows ``roles`` indexed.
+    ``true``, ``files``, ``actors``: per-row arrays over the rows ``roles`` indexed;
+    ``extra``: more top-level metrics.json fields (e.g. a baseline's ``{"baseline": ...}``);
+    ``title``: report.md's heading. The learning-curves plot is skipped when the result
+    has no curves (models that are not trained by epochs).
     """
     out = pathlib.Path(workdir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = results_dict(result, folds, labels, features_s)
-    tmp = out / "metrics.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    tmp.rename(out / "metrics.json")
-    (out / "report.md").write_text(markdown(summary))
+    summary = {**results_dict(result, folds, labels, features_s), **(extra or {})}
+    atomic.write_json(out / "metrics.json", summary, indent=1)
+    (out / "report.md").write_text(markdown(summary).replace("# serjax results", f"# {title}", 1))
     plot_confusion(summary["confusion"], labels, out / "confusion.png")
-    plot_learning_curves(result.curves, folds, out / "learning_curves.png")
+    if result.curves:
+        plot_learning_curves(result.curves, folds, out / "learning_curves.png")
     write_predictions(out / "predictions.csv", result, folds, labels, true, files, actors)
     return summary
