@@ -47,14 +47,17 @@ def load_config_file(name_or_path: str, arg: str | None = None) -> ml_collection
     path = resolve_config_path(name_or_path)
     spec = importlib.util.spec_from_file_location(f"serjax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    # Config files import their shared parts (``import common``) from their own folder.
-    sys.path.insert(0, str(path.parent))
+    # Config files import their shared parts (``import common``, ``import _paper``) from their
+    # own folder or from configs/ (so configs/paper/ cells reach configs/common.py too).
+    folders = list(dict.fromkeys([str(path.parent), str(configs_dir())]))
+    sys.path[:0] = folders
     try:
         spec.loader.exec_module(module)
     except Exception as err:  # a config file is user code: name it in the error
         raise ConfigError(f"{path}: failed to import ({type(err).__name__}: {err})") from err
     finally:
-        sys.path.remove(str(path.parent))
+        for folder in folders:
+            sys.path.remove(folder)
     if not hasattr(module, "get_config"):
         raise ConfigError(f"{path}: has no get_config() function")
     config = module.get_config(arg) if arg is not None else module.get_config()

@@ -2,18 +2,13 @@
 
 Every cell starts from ``configs/common.py``'s defaults; a cell file changes only what its row
 of the paper changes (protocol, fusion, or a baseline model). ``import _paper`` works from a
-cell file because the config loader puts the cell's folder on ``sys.path``.
+cell file, and ``import common`` from here, because the config loader puts the cell's folder
+and ``configs/`` on ``sys.path``.
 """
 
-import importlib.util
-from pathlib import Path
+import common
 
 from serjax import baselines
-
-_COMMON = Path(__file__).resolve().parent.parent / "common.py"
-_spec = importlib.util.spec_from_file_location("serjax_configs_common", _COMMON)
-common = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(common)
 
 
 def holdout(corpus: str):
