@@ -27,7 +27,7 @@ import ml_collections
 import numpy as np
 import tqdm
 
-from serjax import audio, grid_data, models, train_step
+from serjax import audio, grid_data, models, pooling, train_step
 from serjax.grid_data import TEST, TRAIN, UNUSED, VAL
 
 PHASE = "raw_waveform"
@@ -46,7 +46,7 @@ class RawWaveformNet(nn.Module):
         h = nn.relu(nn.Dense(self.channels[0], name="frames")(h))
         for width in self.channels:
             h = nn.relu(models.Conv1D(width, 5)(h))
-            h = models.max_pool_slices(h, 3, 2)
+            h = pooling.max_pool_slices(h, 3, 2)
             h = nn.Dropout(self.dropout, deterministic=not train)(h)
         return nn.Dense(self.num_classes, name="head")(h.mean(axis=1))
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from serjax import models
+from serjax import models, pooling
 
 
 def _count(config, num_features=162, num_classes=8):
@@ -60,6 +60,55 @@ def test_slice_pool_equals_flax_max_pool(length, size, stride):
     g1 = jax.grad(lambda v: models.max_pool_slices(v, size, stride).sum())(x)
     g2 = jax.grad(lambda v: nn.max_pool(v, (size,), strides=(stride,), padding="SAME").sum())(x)
     np.testing.assert_array_equal(g1, g2)
+
+
+@pytest.mark.parametrize("length,size,stride", [(162, 5, 2), (81, 5, 2), (10, 3, 3), (7, 2, 1)])
+@pytest.mark.parametrize("rate", [0.0, 0.2])
+def test_fused_pool_dropout_equals_pool_then_dropout(length, size, stride, rate):
+    # The custom-gradient op must give the values and gradients of plain autodiff through
+    # max-pool-then-mask (random floats: no ties between maxima).
+    x = jax.random.normal(jax.random.key(3), (2, length, 4))
+    pooled_shape = (2, pooling.pooled_length(length, stride), 4)
+    keep = jax.random.bernoulli(jax.random.key(4), 1.0 - rate, pooled_shape)
+    scale = 1.0 / (1.0 - rate)
+    weights = jax.random.normal(jax.random.key(5), pooled_shape)
+
+    def reference(v):
+        return pooling.max_pool_slices(v, size, stride) * keep * scale
+
+    def fused(v):
+        return pooling.max_pool_dropout(v, keep, size, stride, scale)
+
+    np.testing.assert_allclose(fused(x), reference(x), rtol=1e-6)
+    g_ref = jax.grad(lambda v: (reference(v) * weights).sum())(x)
+    g_fused = jax.grad(lambda v: (fused(v) * weights).sum())(x)
+    np.testing.assert_allclose(g_fused, g_ref, rtol=1e-6, atol=1e-6)
+    # under vmap too (the engine's model axis)
+    xs = jnp.stack([x, -x])
+    g_vmapped = jax.vmap(jax.grad(lambda v: (fused(v) * weights).sum()))(xs)
+    np.testing.assert_allclose(g_vmapped[0], g_ref, rtol=1e-6, atol=1e-6)
+
+
+def test_extractor_training_output_equals_unfused_pool_and_dropout():
+    # Same parameters, same dropout key: the fused pool + dropout of pool_impl='slices' gives
+    # the outputs and gradients of pool_impl='flax' (nn.max_pool, then the Dropout module).
+    config = models.default_model_config()
+    x = jax.random.normal(jax.random.key(6), (8, 162))
+    fast = models.Conv1DExtractor(config, 8)
+    params = fast.init(jax.random.key(7), x, train=False)
+    config_flax = models.default_model_config()
+    config_flax.pool_impl = "flax"
+    slow = models.Conv1DExtractor(config_flax, 8)
+
+    def loss(module, p):
+        logits, _ = module.apply(p, x, train=True, rngs={"dropout": jax.random.key(8)})
+        return jnp.sum(logits ** 2)
+
+    np.testing.assert_allclose(loss(fast, params), loss(slow, params), rtol=1e-5)
+    g_fast = jax.grad(lambda p: loss(fast, p))(params)
+    g_slow = jax.grad(lambda p: loss(slow, p))(params)
+    for a, b in zip(jax.tree.leaves(g_fast), jax.tree.leaves(g_slow)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_bad_model_config_names_the_field():
