@@ -3,6 +3,7 @@
   python scripts/bench_scale.py --models 1,11,33 --rows 5760 --epochs 2      # vs M
   python scripts/bench_scale.py --models 11 --rows 2880,11520,23040          # vs N
   python scripts/bench_scale.py --upload --rows 4096                         # frames upload
+  python scripts/bench_scale.py --stream --models 11 --rows 2880 --frames 64  # resident vs streamed
 
 Every point runs in a fresh process (so peak memory is that point's alone) on synthetic
 arrays shaped like the SER Superset features (162 acoustic + 8 statistical, 6 classes,
@@ -14,6 +15,9 @@ peak resident memory of the process (``ru_maxrss``).
 ``--upload`` compares two ways of getting a float16 ``frames`` FeatureSet ([N, 256, 162],
 memory-mapped) onto the device as float32: the naive ``device_put(np.asarray(x, float32))``
 and ``sharding.put_replicated`` (row chunks into a preallocated device buffer).
+
+``--stream`` trains a frames grid (``frames_cnn`` on synthetic ``[N, frames, 162]``) with step 1's
+inputs resident on the device and streamed from the host (``train.stream``), same numbers.
 """
 
 from __future__ import annotations
@@ -34,28 +38,38 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def train_point(num_models: int, num_rows: int, epochs: int) -> dict:
-    """Trains one synthetic grid; returns its timings and the process's peak memory."""
+def train_point(num_models: int, num_rows: int, epochs: int, frames: int = 0,
+                stream: str = "resident") -> dict:
+    """Trains one synthetic grid; returns its timings and the process's peak memory.
+    ``frames > 0``: the frames extractor on ``[N, frames, 162]`` inputs."""
     from serjax import grid_data, models, train
 
     folds, seeds_per_fold = 11, -(-num_models // 11)
-    data = grid_data.synthetic_arrays(num_rows, num_classes=6, num_actors=121, seed=0)
+    model = models.default_model_config()
+    if frames:
+        data = grid_data.synthetic_frames(num_rows, frames, 162, 6, 121, seed=0)
+        model.kind = "frames_cnn"
+    else:
+        data = grid_data.synthetic_arrays(num_rows, num_classes=6, num_actors=121, seed=0)
     roles, _, seeds = grid_data.actor_fold_roles(data["actor"], folds, seeds_per_fold)
     roles, seeds = roles[:num_models], seeds[:num_models]
-    arrays = {k: data[k] for k in grid_data.DATA_KEYS}
+    keys = grid_data.DATA_KEYS + (("frame_mask",) if frames else ())
+    arrays = {k: data[k] for k in keys}
     config = train.default_train_config()
     config.epochs, config.early_stop_patience = epochs, 0
+    config.stream = stream
     rss_before = _peak_rss_mb()
     start = time.perf_counter()
-    result = train.train_grid(arrays, roles, seeds, models.default_model_config(), config,
-                              progress=False)
+    result = train.train_grid(arrays, roles, seeds, model, config, progress=False)
     wall = time.perf_counter() - start
     steps = grid_data.steps_per_epoch(roles, config.batch_size)
     return {"M": num_models, "N": num_rows, "epochs": epochs, "steps_per_epoch": steps,
             "wall_s": wall, "compile_s": result.timing["compile_s"],
             "train_s": result.timing["train_s"],
             "epoch_s": result.timing["train_s"] / epochs,
-            "peak_rss_mb": _peak_rss_mb(), "rss_before_train_mb": rss_before}
+            "peak_rss_mb": _peak_rss_mb(), "rss_before_train_mb": rss_before,
+            "accuracy": float(np.trace(result.confusion, axis1=1, axis2=2).sum()
+                              / result.n_test.sum())}
 
 
 def write_frames(path: str, num_rows: int, frames: int) -> None:
@@ -105,14 +119,17 @@ def main() -> None:
     parser.add_argument("--models", default="1,11,33", help="comma-separated M values")
     parser.add_argument("--rows", default="5760", help="comma-separated N values")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per step")
-    parser.add_argument("--frames", type=int, default=256, help="frames per row (--upload)")
+    parser.add_argument("--frames", type=int, default=256,
+                        help="frames per row (--upload, --stream)")
     parser.add_argument("--upload", action="store_true", help="frames upload benchmark")
+    parser.add_argument("--stream", action="store_true",
+                        help="frames grid: inputs resident on the device vs streamed")
     parser.add_argument("--point", nargs="+", help=argparse.SUPPRESS)  # child process
     args = parser.parse_args()
 
     if args.point:
         kind, *values = args.point
-        result = (train_point(*map(int, values)) if kind == "train"
+        result = (train_point(*map(int, values[:4]), *values[4:]) if kind == "train"
                   else upload_point(values[0], values[1]))
         print(json.dumps(result))
         return
@@ -132,6 +149,20 @@ def main() -> None:
                           f"{r['float32_device_mb']:.0f} | {r['upload_s']:.2f} | "
                           f"{r['rss_before_mb']:.0f} | {r['peak_rss_mb']:.0f} | "
                           f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f} |", flush=True)
+        return
+    if args.stream:
+        print("| step 1 inputs | M | N | frames | compile s | train s / epoch | peak RSS MB "
+              "| accuracy |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for n in _ints(args.rows):
+            for m in _ints(args.models):
+                for how in ("resident", "stream"):
+                    r = _run_child(["--point", "train", str(m), str(n), str(args.epochs),
+                                    str(args.frames), how])
+                    print(f"| {how} | {m} | {n} | {args.frames} | {r['compile_s']:.1f} | "
+                          f"{r['epoch_s']:.2f} | {r['peak_rss_mb']:.0f} | "
+                          f"{r['accuracy']:.4f} |", flush=True)
+        print(f"load average at end: {os.getloadavg()}")
         return
     print("| M | N | steps/epoch | compile s | train s / epoch | ms / step | ms / model-step "
           "| peak RSS MB |")

@@ -130,13 +130,19 @@ class GridProgram:
             return jax.vmap(train_step.fit_scaler_from_row_stats, in_axes=(None, 0, None))(
                 stats, train_rows, standardize)
 
+        def fuse_and_fit(deep, data, rows):
+            fused = fuse(deep, data["statistical"], data["gender"], fusion)
+            return fused, train_step.fit_scaler(fused, rows, standardize)
+
         def fused_inputs(state1, scaler, data, all_rows, train_rows):
             def one(params, sc, rows):
                 deep = deep_features(self.extractor, params, sc, extractor_inputs(data),
                                      all_rows, chunk)[:data["label"].shape[0]]
-                fused = fuse(deep, data["statistical"], data["gender"], fusion)
-                return fused, train_step.fit_scaler(fused, rows, standardize)
+                return fuse_and_fit(deep, data, rows)
             return jax.vmap(one)(state1.best_params, scaler, train_rows)
+
+        def fused_from_deep(deep, data, train_rows):  # deep [M, N, D] (serjax.streaming)
+            return jax.vmap(fuse_and_fit, in_axes=(0, None, 0))(deep, data, train_rows)
 
         def epoch(spec, inputs_axis):
             return jax.vmap(functools.partial(train_step.train_epoch, spec),
@@ -162,6 +168,7 @@ class GridProgram:
         self._init = jax.jit(init, out_shardings=per_model)
         self._scaler1 = jax.jit(scaler1, out_shardings=per_model)
         self._fused = jax.jit(fused_inputs, out_shardings=per_model)
+        self._fused_from_deep = jax.jit(fused_from_deep, out_shardings=per_model)
         self._epoch1 = jax.jit(epoch1, out_shardings=per_model, donate_argnums=0)
         self._epoch2 = jax.jit(epoch2, out_shardings=per_model, donate_argnums=0)
         self._test = jax.jit(test, out_shardings=per_model)
@@ -172,8 +179,9 @@ class GridProgram:
         self.epoch_opt_level = int(train_config.xla_opt_level)
         self.reset_timing()
 
-    def _compiled(self, name: str, fn, *args):
-        """AOT-compiles ``fn`` for these argument shapes on first use (timed), then reuses it."""
+    def compiled_call(self, name: str, fn, *args):
+        """AOT-compiles the jitted ``fn`` for these argument shapes on first use (timed, at the
+        epochs' optimisation level if ``name`` starts with 'epoch'), then reuses it."""
         leaves, treedef = jax.tree.flatten(args)
         signature = (name, treedef, tuple(
             (np.shape(a), getattr(a, "dtype", None) or np.result_type(a),
@@ -194,23 +202,29 @@ class GridProgram:
     def init(self, seeds, acoustic, fused_width: int) -> tuple[PhaseState, PhaseState]:
         """Vmapped init of both phases from each model's seed: (state1, state2)."""
         args = (seeds, acoustic, jnp.zeros((1, fused_width), jnp.float32))
-        return self._compiled("init", self._init, *args)(*args)
+        return self.compiled_call("init", self._init, *args)(*args)
 
     def scaler1(self, acoustic, train_rows) -> Scaler:
-        return self._compiled("scaler1", self._scaler1, acoustic, train_rows)(acoustic, train_rows)
+        args = (acoustic, train_rows)
+        return self.compiled_call("scaler1", self._scaler1, *args)(*args)
 
     def fused_inputs(self, state1: PhaseState, scaler, data, all_rows, train_rows):
         args = (state1, scaler, data, all_rows, train_rows)
-        return self._compiled("fused", self._fused, *args)(*args)
+        return self.compiled_call("fused", self._fused, *args)(*args)
+
+    def fused_from_deep(self, deep, data, train_rows):
+        """(fused inputs, their scalers) from precomputed deep features ``[M, N, D]``."""
+        args = (deep, data, train_rows)
+        return self.compiled_call("fused", self._fused_from_deep, *args)(*args)
 
     def epoch1(self, *args):
-        return self._compiled("epoch1", self._epoch1, *args)(*args)
+        return self.compiled_call("epoch1", self._epoch1, *args)(*args)
 
     def epoch2(self, *args):
-        return self._compiled("epoch2", self._epoch2, *args)(*args)
+        return self.compiled_call("epoch2", self._epoch2, *args)(*args)
 
     def test(self, *args):
-        return self._compiled("test", self._test, *args)(*args)
+        return self.compiled_call("test", self._test, *args)(*args)
 
     def flops(self, name: str) -> float:
         """XLA's FLOP estimate of one call of a compiled function (0 if unknown)."""

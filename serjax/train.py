@@ -28,7 +28,7 @@ import ml_collections
 import numpy as np
 import tqdm
 
-from serjax import checkpoint, engine, grid_data, models, sharding
+from serjax import checkpoint, engine, grid_data, models, sharding, streaming
 from serjax.grid_data import TEST, TRAIN, VAL
 from serjax.train_step import CURVE_NAMES, Scaler
 
@@ -48,6 +48,12 @@ def default_train_config() -> ml_collections.ConfigDict:
     c.standardize = True  # per-model StandardScaler fitted on TRAIN rows
     c.scan_unroll = 8  # steps unrolled inside the epoch's lax.scan (see docs/benchmarks.md)
     c.eval_batch_size = 256
+    # Step 1's inputs on the devices ('resident'), in host memory streamed in chunks of
+    # stream_steps batches ('stream'), or 'auto': stream when they would fill more than
+    # stream_fraction of a device's memory (never on CPU). See serjax.streaming.
+    c.stream = "auto"
+    c.stream_steps = 8
+    c.stream_fraction = 0.5
     c.checkpoint_every = 5  # epochs between checkpoints when a workdir is given (and the
     # last); a save costs ~0.5 s, about one demo epoch of 18 models on 2 CPU cores
     c.xla_opt_level = -1  # XLA backend optimisation level of the epochs; -1 = default, 0 =
@@ -74,6 +80,10 @@ def check_train_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError("train.early_stop_patience >= 0, scan_unroll >= 1, eval_batch_size >= 1")
     if c.checkpoint_every < 1:
         raise ValueError("train.checkpoint_every must be >= 1")
+    if c.get("stream", "auto") not in streaming.STREAM_MODES:
+        raise ValueError(f"train.stream={c.stream!r}; choose one of {streaming.STREAM_MODES}")
+    if int(c.get("stream_steps", 1)) < 1 or not 0 < float(c.get("stream_fraction", 0.5)):
+        raise ValueError("train.stream_steps must be >= 1 and train.stream_fraction > 0")
 
 
 @dataclasses.dataclass
@@ -149,16 +159,25 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     steps = grid_data.steps_per_epoch(roles, batch_size)
 
     put_m = lambda x: sharding.put_per_model(x, mesh)  # noqa: E731
+    program = engine.get_program(model_config, train_config, num_classes, mesh)
+    stream = None
+    if streaming.wants_streaming(train_config, engine.extractor_inputs(data), mesh):
+        stream = streaming.StreamedStep1(program, int(train_config.get("stream_steps", 8)))
+        host_inputs = engine.extractor_inputs(data)  # stays on the host (memory-mapped)
+        data = {k: v for k, v in data.items() if k not in ("acoustic", "frame_mask")}
     dev = sharding.put_replicated(data, mesh)  # one upload, in chunks; no host copy
     seeds_d = put_m(np.asarray(seeds_p, np.int32))
     train_d, val_d, test_d = put_m(train_rows), put_m(val_rows), put_m(test_rows)
     all_rows_d = sharding.put_replicated(all_rows, mesh)
 
-    program = engine.get_program(model_config, train_config, num_classes, mesh)
     width = models.fused_width(model_config, data["statistical"].shape[1])
-    acoustic = engine.extractor_inputs(dev)
-    state1, state2 = program.init(seeds_d, acoustic, width)
-    scaler1 = program.scaler1(acoustic, train_d)
+    if stream is None:
+        acoustic = engine.extractor_inputs(dev)
+        state1, state2 = program.init(seeds_d, acoustic, width)
+        scaler1 = program.scaler1(acoustic, train_d)
+    else:
+        state1, state2 = program.init(seeds_d, streaming.example_rows(host_inputs, mesh), width)
+        scaler1 = stream.scaler1(host_inputs, n, train_d)
     scaler2 = put_m(Scaler(np.zeros((padded, width), np.float32),
                            np.ones((padded, width), np.float32)))
     curves = np.full((2, epochs, padded, len(CURVE_NAMES)), np.nan, np.float32)
@@ -171,6 +190,13 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         done, state = checkpoint.restore_progress(manager, state)
         state["curves"] = np.asarray(state["curves"])
 
+    def fused_inputs():  # the frozen extractors' fused features and their fresh scalers
+        if stream is None:
+            return program.fused_inputs(state["phase1"], state["scaler1"], dev, all_rows_d,
+                                        train_d)
+        deep = stream.deep_features(state["phase1"], state["scaler1"], host_inputs, n)
+        return program.fused_from_deep(deep, dev, train_d)
+
     fused = None
     bar = tqdm.tqdm(total=2 * epochs, initial=done, disable=not progress, unit="epoch",
                     desc=f"training {num_models} models")
@@ -179,17 +205,22 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         phase, epoch = divmod(g, epochs)
         key = f"phase{phase + 1}"
         if phase == 1 and fused is None:
-            fused, fresh_scaler = program.fused_inputs(state["phase1"], state["scaler1"], dev,
-                                                       all_rows_d, train_d)
+            fused, fresh_scaler = fused_inputs()
             if g == epochs:
                 state["scaler2"] = fresh_scaler
         if not bool(np.all(sharding.to_host(state[key].stopped))):
-            batches = put_m(grid_data.epoch_batches(train_rows, seeds_p, phase, epoch,
-                                                    batch_size, steps))
-            run = program.epoch1 if phase == 0 else program.epoch2
-            inputs = acoustic if phase == 0 else fused
-            state[key], metrics = run(state[key], state[f"scaler{phase + 1}"], inputs, dev["label"],
-                                      batches, val_d, seeds_d, np.int32(epoch))
+            batches = grid_data.epoch_batches(train_rows, seeds_p, phase, epoch, batch_size,
+                                              steps)
+            if phase == 0 and stream is not None:
+                state[key], metrics = stream.epoch(state[key], state["scaler1"], host_inputs,
+                                                   dev["label"], batches, val_rows, seeds_d,
+                                                   np.int32(epoch))
+            else:
+                run = program.epoch1 if phase == 0 else program.epoch2
+                inputs = acoustic if phase == 0 else fused
+                state[key], metrics = run(state[key], state[f"scaler{phase + 1}"], inputs,
+                                          dev["label"], put_m(batches), val_d, seeds_d,
+                                          np.int32(epoch))
             metrics = sharding.to_host(metrics)  # gathered from every process
             _check_finite(metrics, num_models, PHASES[phase], epoch)
             state["curves"][phase, epoch] = metrics
@@ -201,8 +232,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         bar.update(1)
     bar.close()
     if fused is None:  # resumed after the last epoch
-        fused, _ = program.fused_inputs(state["phase1"], state["scaler1"], dev, all_rows_d,
-                                        train_d)
+        fused, _ = fused_inputs()
     logits, confusion = program.test(state["phase2"], state["scaler2"], fused, dev["label"],
                                      test_d)
     jax.block_until_ready(confusion)

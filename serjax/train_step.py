@@ -222,15 +222,22 @@ def _masked_ce(logits: jax.Array, labels: jax.Array, mask: jax.Array, weights=No
     return (ce * mask).sum(), (correct * mask).sum()
 
 
+def eval_chunk_sums(spec: PhaseSpec, params, scaler: Scaler, raw, labels, idx,
+                    weights=None) -> jax.Array:
+    """``[loss_sum, correct, count]`` of one chunk: ``raw`` the unscaled inputs of rows
+    ``idx [R]`` (``-1`` = padding, masked out)."""
+    mask = (idx >= 0).astype(jnp.float32)
+    logits = spec.apply_fn(params, standardize(raw, scaler), False, None)
+    loss, correct = _masked_ce(logits, labels[jnp.maximum(idx, 0)], mask, weights)
+    return jnp.stack([loss, correct, mask.sum()])
+
+
 def eval_sums(spec: PhaseSpec, params, scaler: Scaler, inputs, labels, rows,
               weights=None) -> jax.Array:
     """``[loss_sum, correct, count]`` over ``rows [R]`` (R a multiple of ``spec.eval_chunk``)."""
     def chunk(idx):
-        mask = (idx >= 0).astype(jnp.float32)
-        x = standardize(gather_rows(inputs, idx), scaler)
-        logits = spec.apply_fn(params, x, False, None)
-        loss, correct = _masked_ce(logits, labels[jnp.maximum(idx, 0)], mask, weights)
-        return jnp.stack([loss, correct, mask.sum()])
+        return eval_chunk_sums(spec, params, scaler, gather_rows(inputs, idx), labels, idx,
+                               weights)
     return jax.lax.map(chunk, rows.reshape(-1, spec.eval_chunk)).sum(0)
 
 
@@ -263,18 +270,47 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
       key: the model's dropout key for this phase; epoch: int32 scalar.
     Returns:
       (new state, ``[train_loss, train_acc, val_loss, val_acc, lr_scale, stopped]``).
+
+    The same epoch in pieces (``epoch_begin``, ``train_steps`` over chunks of the batches,
+    ``eval_chunk_sums`` over chunks of the VAL rows, ``epoch_end``) is what
+    ``serjax.streaming`` runs when the inputs stay in host memory.
     """
     TRACE_COUNTS[spec.name] += 1
-    epoch_key = jax.random.fold_in(key, epoch)
-    optimizer = spec.optimizer
-    lr_scale = state.plateau.scale
+    carry, epoch_key, weights = epoch_begin(spec, state, labels, batches, key, epoch)
+    params, opt_state, train = train_steps(
+        spec, state, carry, scaler, labels, batches, jnp.int32(0), epoch_key, weights,
+        inputs=inputs)
+    val = eval_sums(spec, params, scaler, inputs, labels, val_rows, weights)
+    return epoch_end(spec, state, params, opt_state, train, val)
+
+
+def epoch_begin(spec: PhaseSpec, state: PhaseState, labels, batches, key, epoch):
+    """(training carry ``(params, opt_state, sums)``, the epoch's dropout key, the class
+    weights or None) at the start of an epoch whose batches are ``batches [S, B]``."""
     weights = class_weights(labels, batches, spec.num_classes) if spec.class_balanced else None
+    carry = (state.params, state.opt_state, jnp.zeros(3, jnp.float32))
+    return carry, jax.random.fold_in(key, epoch), weights
+
+
+def train_steps(spec: PhaseSpec, state: PhaseState, carry, scaler: Scaler, labels, batches,
+                first_step, epoch_key, weights, *, inputs=None, raw=None):
+    """``lax.scan`` of training steps over ``batches [K, B]`` (steps ``first_step`` ..
+    ``first_step + K - 1`` of the epoch) from ``carry = (params, opt_state, sums)``.
+
+    Each step's unscaled inputs are gathered from ``inputs`` (rows on the device), or given
+    as ``raw [K, B, ...]`` (gathered on the host: ``serjax.streaming``)."""
+    lr_scale = state.plateau.scale
+    optimizer = spec.optimizer
 
     def step(carry, xs):
         params, opt_state, sums = carry
-        idx, step_index = xs
+        if raw is None:
+            idx, step_index = xs
+            x_raw = gather_rows(inputs, idx)
+        else:
+            idx, step_index, x_raw = xs
         mask = (idx >= 0).astype(jnp.float32)
-        x = standardize(gather_rows(inputs, idx), scaler)
+        x = standardize(x_raw, scaler)
         y = labels[jnp.maximum(idx, 0)]
         dropout_key = jax.random.fold_in(epoch_key, step_index)
         if spec.augment.active:
@@ -296,12 +332,18 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
         sums = sums + jnp.stack([loss_sum, correct, mask.sum()])
         return (params, opt_state, sums), None
 
-    steps = jnp.arange(batches.shape[0], dtype=jnp.int32)
-    (params, opt_state, train), _ = jax.lax.scan(
-        step, (state.params, state.opt_state, jnp.zeros(3, jnp.float32)), (batches, steps),
-        unroll=scan_unroll(batches.shape[0], spec.unroll))
-    val = eval_sums(spec, params, scaler, inputs, labels, val_rows, weights)
+    steps = first_step + jnp.arange(batches.shape[0], dtype=jnp.int32)
+    xs = (batches, steps) if raw is None else (batches, steps, raw)
+    carry, _ = jax.lax.scan(step, carry, xs, unroll=scan_unroll(batches.shape[0], spec.unroll))
+    return carry
 
+
+def epoch_end(spec: PhaseSpec, state: PhaseState, params, opt_state, train: jax.Array,
+              val: jax.Array) -> tuple[PhaseState, jax.Array]:
+    """Keras' per-epoch callbacks from the epoch's ``[loss_sum, correct, count]`` sums of
+    TRAIN (``train``) and VAL (``val``): reduce-on-plateau, best parameters, early stopping.
+    Returns (new state, the epoch's metrics row, see ``train_epoch``)."""
+    lr_scale = state.plateau.scale
     train_loss = train[0] / jnp.maximum(train[2], 1.0)
     val_loss = val[0] / jnp.maximum(val[2], 1.0)
     monitored = jnp.where(val[2] > 0, val_loss, train_loss)
