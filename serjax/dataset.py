@@ -130,7 +130,7 @@ def ensure_built(root: str | os.PathLike, corpora_: tuple[str, ...] | list[str] 
     root = Path(root).expanduser()
     out = {}
     for corpus in corpora_:
-        manual_dir = _find_corpus_folder(root, corpus)
+        manual_dir = find_corpus_folder(root, corpus)
         vdir = version_dir(corpus, data_dir)
         if not _is_current(vdir, manual_dir):
             # build() deletes the stale version folder (TFDS's FORCE_REDOWNLOAD) and rebuilds.
@@ -139,7 +139,8 @@ def ensure_built(root: str | os.PathLike, corpora_: tuple[str, ...] | list[str] 
     return out
 
 
-def _find_corpus_folder(root: Path, corpus: str) -> Path:
+def find_corpus_folder(root: Path, corpus: str) -> Path:
+    """``root/<corpus>/`` (also ``crema-d``, any letter case), or DatasetError with the fix."""
     if root.is_dir():
         for child in sorted(root.iterdir()):
             if child.is_dir() and child.name.lower() in (corpus, corpus.replace("_", "-")):

@@ -146,6 +146,8 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
         "format": FORMAT, "labels": labels, "folds": bundle.folds, "seeds": bundle.seeds,
         "source": str(bundle.source.resolve()), "models": models, "jax_version": jax.__version__,
         "feature_spec": spec_, "platforms": list(platforms), "serialized": serialized,
+        # so that `--models best` works on the artifact too (its predictions.csv stays behind)
+        "test_accuracy": predict.test_accuracies(bundle.source, bundle.folds, bundle.seeds),
         "functions": {
             "inference": {"file": "inference.stablehlo",
                           "inputs": [["acoustic", "float32", ["n", spec_["acoustic_width"]]],

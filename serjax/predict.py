@@ -105,20 +105,35 @@ def model_table(directory: pathlib.Path, config, num_models: int, seeds) -> tupl
     return [m // per_split for m in range(num_models)], seeds
 
 
-def best_model(directory: pathlib.Path, folds: list, seeds: list) -> int:
-    """Index of the model with the highest test accuracy in ``predictions.csv``."""
+def test_accuracies(directory: pathlib.Path, folds: list, seeds: list) -> list | None:
+    """Each model's test accuracy, from the workdir's ``predictions.csv`` or, in an artifact
+    directory, from ``artifact.json`` (copied there by ``serjax export``); None if neither
+    exists. A model without rows gets -1."""
     path = directory / "predictions.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"--models best needs {path} (written by serjax cv); use "
-                                "--models all or --models FOLD")
+        manifest = directory / ARTIFACT_MANIFEST
+        if manifest.is_file():
+            return json.loads(manifest.read_text()).get("test_accuracy")
+        return None
     hits: dict[tuple[int, int], list[int]] = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             key = (int(row["fold"]), int(row["seed"]))
             hits.setdefault(key, []).append(int(row["true"] == row["predicted"]))
-    scores = [np.mean(hits.get((f, s), [-1])) for f, s in zip(folds, seeds)]
+    return [float(np.mean(hits[(f, s)])) if (f, s) in hits else -1.0
+            for f, s in zip(folds, seeds)]
+
+
+def best_model(directory: pathlib.Path, folds: list, seeds: list) -> int:
+    """Index of the model with the highest test accuracy (``test_accuracies``)."""
+    scores = test_accuracies(directory, folds, seeds)
+    if scores is None:
+        raise FileNotFoundError(
+            f"--models best needs {directory / 'predictions.csv'} (written by serjax cv) or an "
+            "artifact exported by this serjax version; use --models all or --models FOLD")
     if max(scores) < 0:
-        raise ValueError(f"{path} has no rows for the saved models' (fold, seed) pairs")
+        raise ValueError(f"{directory} has no test predictions for the saved models' "
+                         "(fold, seed) pairs")
     return int(np.argmax(scores))
 
 

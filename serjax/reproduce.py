@@ -62,7 +62,7 @@ def available_corpora(data_root: Path | None) -> tuple[str, ...]:
     found = []
     for corpus in corpora.CORPORA:
         try:
-            folder = dataset._find_corpus_folder(data_root, corpus)
+            folder = dataset.find_corpus_folder(data_root, corpus)
         except ValueError:
             continue
         if _has_wav(folder):

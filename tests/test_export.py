@@ -52,6 +52,15 @@ def test_artifact_predicts_like_the_workdir(run, artifact):
                                   [r.probs for r in from_workdir])
 
 
+def test_best_model_of_an_artifact(run, artifact):
+    # the artifact carries its models' test accuracies (predictions.csv stays in the workdir)
+    meta = json.loads((artifact / "artifact.json").read_text())
+    scores = predict.test_accuracies(run.workdir, [1, 1], [0, 1])
+    assert meta["test_accuracy"] == scores and len(scores) == 2
+    best = predict.load_bundle(artifact, "best")
+    assert (best.folds, best.seeds) == ([1], [int(np.argmax(scores))])
+
+
 def _inputs(run):
     rows = np.arange(0, 96, 7)
     return (run.features["acoustic"][rows], run.features["statistical"][rows],
