@@ -18,7 +18,10 @@ The batch plan (``grid_data.epoch_batches``) and every per-step function are the
 device-resident epoch uses, so a streamed run gives the resident run's numbers (tested);
 the last chunk of an epoch is padded with all-padding batches, which change nothing.
 JAX dispatches asynchronously, so the host gathers chunk ``k + 1`` while the devices train
-on chunk ``k``. Device memory: the model grid, two chunks of batches and the fused features.
+on chunk ``k``; before dispatching it waits for chunk ``k - 1`` to finish, so at most two
+chunks are in flight (without that wait the host would queue a whole epoch of chunks and
+hold them all in memory). Device memory: the model grid, two chunks of batches and the fused
+features.
 """
 
 from __future__ import annotations
@@ -129,8 +132,9 @@ class StreamedStep1:
         self._row_stats = jax.jit(row_stats, out_shardings=replicated)
         self._scaler = jax.jit(scaler, out_shardings=per_model)
         self._begin = jax.jit(begin, out_shardings=per_model)
-        self._steps = jax.jit(steps, out_shardings=per_model, donate_argnums=1)
-        self._val = jax.jit(val, out_shardings=per_model, donate_argnums=6)
+        # no donation of the carry / sums: the host keeps the previous one to wait on it
+        self._steps = jax.jit(steps, out_shardings=per_model)
+        self._val = jax.jit(val, out_shardings=per_model)
         self._end = jax.jit(end, out_shardings=per_model, donate_argnums=0)
         self._deep = jax.jit(deep, out_shardings=per_model)
         self.eval_chunk = eval_chunk
@@ -147,6 +151,7 @@ class StreamedStep1:
             idx[idx >= num_rows] = -1
             raw = sharding.put_replicated(host_rows(host_inputs, idx), mesh)
             parts.append(self._call("stream_row_stats", self._row_stats, raw))
+            _wait_for_previous(parts)
         stats = jax.tree.map(lambda *a: jnp.concatenate(a)[:num_rows], *parts)
         return self._call("stream_scaler1", self._scaler, stats, train_rows_d)
 
@@ -169,13 +174,15 @@ class StreamedStep1:
             idx = batches[:, first:first + k]
             args = (state, carry, scaler_, labels_d, put_m(idx),
                     put_m(host_rows(host_inputs, idx)), np.int32(first), epoch_key, weights)
-            carry = self._call("epoch1_steps", self._steps, *args)
+            previous, carry = carry, self._call("epoch1_steps", self._steps, *args)
+            jax.block_until_ready(previous)  # chunk k - 1 done; chunk k runs while we gather
         sums = put_m(np.zeros((batches.shape[0], 3), np.float32))
         for first in range(0, val_rows.shape[1], self.eval_chunk):
             idx = val_rows[:, first:first + self.eval_chunk]
             args = (carry, scaler_, labels_d, put_m(idx), put_m(host_rows(host_inputs, idx)),
                     weights, sums)
-            sums = self._call("epoch1_val", self._val, *args)
+            previous, sums = sums, self._call("epoch1_val", self._val, *args)
+            jax.block_until_ready(previous)
         return self._call("stream_end", self._end, state, carry, sums)
 
     def deep_features(self, state1: PhaseState, scaler_: Scaler, host_inputs,
@@ -188,4 +195,11 @@ class StreamedStep1:
             idx[idx >= num_rows] = -1
             raw = sharding.put_replicated(host_rows(host_inputs, idx), mesh)
             parts.append(self._call("stream_deep", self._deep, state1.best_params, scaler_, raw))
+            _wait_for_previous(parts)
         return jnp.concatenate(parts, axis=1)[:, :num_rows]
+
+
+def _wait_for_previous(parts: list) -> None:
+    """Blocks until the second-to-last chunk's result is ready: at most two in flight."""
+    if len(parts) > 1:
+        jax.block_until_ready(parts[-2])
