@@ -149,14 +149,20 @@ def load_models(directory) -> Models:
 
 
 def predict_proba(models: Models, acoustic, statistical, gender, batch_size: int = 256):
-    """Class probabilities ``float32 [M, N, C]`` of every saved model for rows ``[N, ...]``."""
-    acoustic = jnp.asarray(acoustic, jnp.float32)
+    """Class probabilities ``float32 [M, N, C]`` of every saved model for rows ``[N, ...]``
+    (``acoustic`` ``[N, F]``, or ``{"frames": [N, T, F], "mask": [N, T]}`` for frames models)."""
+    if isinstance(acoustic, dict):  # frames models: {"frames": [N, T, F], "mask": [N, T]}
+        acoustic = {"frames": jnp.asarray(acoustic["frames"], jnp.float32),
+                    "mask": jnp.asarray(acoustic["mask"], bool)}
+        n = acoustic["frames"].shape[0]
+    else:
+        acoustic = jnp.asarray(acoustic, jnp.float32)
+        n = acoustic.shape[0]
     statistical = jnp.asarray(statistical, jnp.float32)
     gender = jnp.asarray(gender, jnp.float32)
     num_classes = len(models.labels)
-    extractor = model_lib.Conv1DExtractor(models.config, num_classes)
+    extractor = model_lib.extractor_module(models.config, num_classes)
     classifier = model_lib.MLPClassifier(models.config, num_classes)
-    n = acoustic.shape[0]
     rows = jnp.arange(-(-n // batch_size) * batch_size, dtype=jnp.int32)
     rows = jnp.where(rows < n, rows, -1)
 

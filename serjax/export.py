@@ -121,6 +121,10 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
 
     from serjax import checkpoint, predict  # noqa: PLC0415
     bundle = predict.load_bundle(workdir, models)
+    if bundle.config.get("model", {}).get("kind", "fusionnet") != "fusionnet":
+        raise ValueError(f"{workdir}: serjax export writes the summary-vector models "
+                         "(model.kind='fusionnet'); use this frames model with `serjax predict` "
+                         "or `serjax stream --workdir` directly")
     out = pathlib.Path(out).expanduser()
     if out.exists() and any(out.iterdir()):
         if not (out / "artifact.json").is_file():

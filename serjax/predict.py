@@ -165,9 +165,11 @@ def load_bundle(path, models: str = "all") -> Bundle:
     if not (directory / checkpoint.MODELS_DIR / "models.json").is_file():
         raise FileNotFoundError(f"{directory / checkpoint.MODELS_DIR} has no trained models "
                                 "(models.json); finish `serjax cv` first")
-    if config.features.get("acoustic", "summary") != "summary":
-        raise ValueError(f"{directory}: features.acoustic={config.features.acoustic!r}; the "
-                         "SER-FusionNet models read the 'summary' acoustic vector")
+    kind = config.get("model", {}).get("kind", "fusionnet")
+    wanted = "frames" if kind == "frames_cnn" else "summary"
+    if config.features.get("acoustic", "summary") != wanted:
+        raise ValueError(f"{directory}: features.acoustic={config.features.acoustic!r} does "
+                         f"not suit model.kind={kind!r}, which reads {wanted!r} features")
     if config.get("train") is not None and config.train.get("speaker_norm", False):
         raise ValueError(f"{directory}: trained with train.speaker_norm=True, which standardises "
                          "each speaker by statistics of many of their files; prediction on "
@@ -199,7 +201,14 @@ class Classifier:
         self._scalers = jax.device_put(bundle.models.scalers)
 
     def per_model(self, acoustic, statistical, gender) -> np.ndarray:
-        out = self._forward(self._params, self._scalers, np.asarray(acoustic, np.float32),
+        """``acoustic``: summary ``[N, F]``, or for frames models ``{"frames": [N, T, F],
+        "mask": [N, T]}``."""
+        if isinstance(acoustic, dict):
+            acoustic = {"frames": np.asarray(acoustic["frames"], np.float32),
+                        "mask": np.asarray(acoustic["mask"], bool)}
+        else:
+            acoustic = np.asarray(acoustic, np.float32)
+        out = self._forward(self._params, self._scalers, acoustic,
                             np.asarray(statistical, np.float32), np.asarray(gender, np.float32))
         return np.asarray(out)
 
@@ -214,7 +223,7 @@ def forward_fn(models):
 
     from serjax import engine, models as models_lib, train_step  # noqa: PLC0415
     num_classes = len(models.labels)
-    extractor = models_lib.Conv1DExtractor(models.config, num_classes)
+    extractor = models_lib.extractor_module(models.config, num_classes)
     classifier = models_lib.MLPClassifier(models.config, num_classes)
     fusion = models.config.fusion
 
@@ -239,7 +248,7 @@ class FileResult:
     """One input file: its features and gender, then (after classification) probabilities."""
 
     file: str
-    acoustic: np.ndarray | None = None       # float32 [F]
+    acoustic: Any = None                     # float32 [F], or frames {"frames": [T, F], "mask": [T]}
     statistical: np.ndarray | None = None    # float32 [S]
     gender: int | None = None
     f0_hz: float = float("nan")
@@ -286,10 +295,11 @@ def prepare_file(path: pathlib.Path, config) -> tuple[np.ndarray, str]:
     return wave, warning
 
 
-def wave_features(waves: list[np.ndarray], config, backend: str | None = None
-                  ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Prepared waveforms -> [(acoustic summary float32 [F], statistical float32 [S])] with the
-    precompute code (``extract.librosa_features`` / ``jax_features``, then the frame mean)."""
+def wave_features(waves: list[np.ndarray], config, backend: str | None = None) -> list[tuple]:
+    """Prepared waveforms -> [(acoustic, statistical float32 [S])] with the precompute code
+    (``extract.librosa_features`` / ``jax_features``): acoustic is the summary ``[F]`` (frame
+    mean), or with ``features.acoustic='frames'`` the frames padded to ``features.max_frames``
+    with their mask, ``{"frames": [T, F], "mask": [T]}``, as the FeatureSet stores them."""
     from serjax.features import acoustic, extract, spec  # noqa: PLC0415
     backend = spec.resolve_backend(backend or config.features.backend)
     sr = int(config.audio.sample_rate)
@@ -297,8 +307,13 @@ def wave_features(waves: list[np.ndarray], config, backend: str | None = None
                                      np.zeros(0, np.int16), sr), 0, w)
             for i, w in enumerate(waves)]
     compute = extract.jax_features if backend == "jax" else extract.librosa_features
-    return [(acoustic.summary_from_frames(frames), stats)
-            for frames, stats in compute(rows, config)]
+    def model_input(frames):
+        if config.features.get("acoustic", "summary") != "frames":
+            return acoustic.summary_from_frames(frames)
+        padded, count = acoustic.pad_frames(frames, int(config.features.max_frames))
+        return {"frames": padded.astype(np.float32),
+                "mask": np.arange(int(config.features.max_frames)) < count}
+    return [(model_input(frames), stats) for frames, stats in compute(rows, config)]
 
 
 def file_features(path: pathlib.Path, config, gender: int | None,
@@ -311,7 +326,9 @@ def file_features(path: pathlib.Path, config, gender: int | None,
         result.error = str(err)
         return result
     (result.acoustic, result.statistical), = wave_features([wave], config)
-    if not (np.all(np.isfinite(result.acoustic)) and np.all(np.isfinite(result.statistical))):
+    leaves = [*(result.acoustic.values() if isinstance(result.acoustic, dict)
+                else [result.acoustic]), result.statistical]
+    if not all(np.all(np.isfinite(leaf)) for leaf in leaves):
         result.error = f"{path}: features contain NaN or inf; check the file"
     elif gender is not None:
         result.gender, result.gender_source = gender, "given"
@@ -330,7 +347,12 @@ def classify(classifier: Classifier, results: list[FileResult]) -> None:
         chunk = ok[start:start + PREDICT_BATCH]
         pad = PREDICT_BATCH - len(chunk)
         stack = lambda xs: np.concatenate([np.stack(xs), np.repeat(xs[:1], pad, 0)])  # noqa: E731
-        probs = classifier.probs(stack([r.acoustic for r in chunk]),
+        acoustic = [r.acoustic for r in chunk]
+        if isinstance(acoustic[0], dict):
+            acoustic = {k: stack([a[k] for a in acoustic]) for k in ("frames", "mask")}
+        else:
+            acoustic = stack(acoustic)
+        probs = classifier.probs(acoustic,
                                  stack([r.statistical for r in chunk]),
                                  stack([np.float32(r.gender) for r in chunk]))
         for r, p in zip(chunk, probs):

@@ -121,6 +121,8 @@ class WindowClassifier:
         import jax  # noqa: PLC0415
         if features not in FEATURE_PATHS:
             raise ValueError(f"--features {features!r}; choose one of {FEATURE_PATHS}")
+        if bundle.config.get("model", {}).get("kind", "fusionnet") == "frames_cnn":
+            features = "librosa"  # the fused JAX window function reads summary vectors only
         self.bundle, self.window_samples, self.features = bundle, window_samples, features
         self.config = bundle.config
         self.audio_config = bundle.config.audio.copy_and_resolve_references()
@@ -161,7 +163,11 @@ class WindowClassifier:
                                      np.float32(gender))
             return np.asarray(out)
         (acoustic, stats), = predict.wave_features([wave], self.config, backend="librosa")
-        return self.classifier.probs(acoustic[None], stats[None], np.float32([gender]))[0]
+        if isinstance(acoustic, dict):  # frames models
+            acoustic = {k: v[None] for k, v in acoustic.items()}
+        else:
+            acoustic = acoustic[None]
+        return self.classifier.probs(acoustic, stats[None], np.float32([gender]))[0]
 
     def warm_up(self) -> None:
         """Compile and run once so the first real window is not slow."""

@@ -42,8 +42,9 @@ class TrainedRun:
     config: object             # the full experiment config
 
 
-def experiment_config():
-    """The full experiment config as ``configs/common.py`` composes it, made small."""
+def experiment_config(frames: bool = False):
+    """The full experiment config as ``configs/common.py`` composes it, made small; with
+    ``frames`` the frame-level extractor on ``features.acoustic='frames'``."""
     import ml_collections
 
     from serjax import models, train
@@ -63,6 +64,9 @@ def experiment_config():
     c.seeds = len(SEEDS)
     c.seed_offset = 0
     c.labels = LABELS
+    if frames:
+        c.features.acoustic, c.features.max_frames = "frames", 160
+        c.model.kind, c.model.frames_conv_features = "frames_cnn", (8, 8)
     return c
 
 
@@ -120,8 +124,9 @@ def write_predictions(workdir: pathlib.Path, result, feature_set, labels) -> Non
 
 
 @functools.cache
-def trained_run() -> TrainedRun:
-    """Builds (once per process) the audio, features, 4 models and workdir."""
+def trained_run(frames: bool = False) -> TrainedRun:
+    """Builds (once per process) the audio, features, 4 models and workdir (``frames``: the
+    frame-level extractor)."""
     from serjax import config as config_lib
     from serjax import train
     from serjax.features import precompute
@@ -130,12 +135,14 @@ def trained_run() -> TrainedRun:
     audio_dir, workdir = root / "audio", root / "workdir"
     paths = write_utterances(audio_dir)
     table = memory_table(paths, audio_dir)
-    config = experiment_config()
+    config = experiment_config(frames)
     fs = precompute.precompute([table], config, root / "features", workers=1, progress=False)
     assert fs.num_rows == len(paths), fs.manifest["skipped"]
     label = np.array([LABELS.index(corpora.LABELS[i]) for i in fs.label], np.int32)
     data = {"acoustic": np.asarray(fs.acoustic), "statistical": np.asarray(fs.statistical),
             "gender": np.asarray(fs.gender), "label": label}
+    if frames:
+        data["frame_mask"] = np.asarray(fs.frame_mask)
     result = train.train_grid(data, role_matrix(fs.actor), np.array(SEEDS * 2), config.model,
                               config.train, labels=list(LABELS), workdir=workdir,
                               progress=False)

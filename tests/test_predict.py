@@ -159,3 +159,32 @@ def test_cli_table_csv_json(run, tmp_path, capsys):
     assert float(row["p_sad"]) + float(row["p_angry"]) == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(SystemExit):  # --csv and --json are exclusive
         parser.parse_args(["predict", "--workdir", "w", "f", "--csv", "a", "--json", "b"])
+
+
+def test_frames_model_predicts_and_streams_like_its_feature_set(tmp_path):
+    # A frame-level (frames_cnn) workdir: predict computes the padded frames + mask exactly as
+    # the FeatureSet stored them and gives checkpoint.predict_proba's probabilities; the
+    # stream's window classifier runs it too; export refuses it with the way out.
+    from serjax import export, stream
+    run = trained_run(frames=True)
+    bundle = predict.load_bundle(run.workdir)
+    rows = _rows_of(run, (3,))
+    results = predict.predict_files(bundle, [run.audio_dir / "Actor_03"], gender="female")
+    by_file = {r.file: r for r in results}
+    mine = [by_file[str(run.files[i])] for i in rows]
+    assert len(mine) == 4 and not any(r.error for r in mine)
+    frames = np.stack([r.acoustic["frames"] for r in mine])
+    mask = np.stack([r.acoustic["mask"] for r in mine])
+    np.testing.assert_array_equal(frames, run.features["acoustic"][rows])
+    np.testing.assert_array_equal(mask, run.features["frame_mask"][rows])
+    reference = checkpoint.predict_proba(
+        checkpoint.load_models(run.workdir), {"frames": frames, "mask": mask},
+        run.features["statistical"][rows], np.zeros(len(rows))).mean(axis=0)
+    np.testing.assert_allclose(np.stack([r.probs for r in mine]), reference, atol=1e-6)
+    window = stream.WindowClassifier(bundle, 2 * 22_050)
+    assert window.features == "librosa"
+    wave, _ = predict.prepare_file(run.files[rows[0]], bundle.config)
+    probs = window.probs(wave[:2 * 22_050], 0)
+    assert probs.shape == (len(LABELS),) and abs(float(probs.sum()) - 1) < 1e-5
+    with pytest.raises(ValueError, match="serjax predict"):
+        export.export_artifact(run.workdir, tmp_path / "art")
