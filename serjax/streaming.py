@@ -142,16 +142,22 @@ class StreamedStep1:
     def _call(self, name, fn, *args):
         return self.program.compiled_call(name, fn, *args)(*args)
 
+    def _over_row_chunks(self, name: str, fn, host_inputs, num_rows: int, *args) -> list:
+        """``fn(*args, rows)`` for consecutive chunks of ``eval_batch_size`` rows, each chunk
+        uploaded to every device (the last padded with row 0); the list of results."""
+        parts = []
+        for start in range(0, num_rows, self.eval_chunk):
+            idx = np.arange(start, start + self.eval_chunk)
+            idx[idx >= num_rows] = -1
+            raw = sharding.put_replicated(host_rows(host_inputs, idx), self.program.mesh)
+            parts.append(self._call(name, fn, *args, raw))
+            if len(parts) > 1:  # at most two chunks in flight
+                jax.block_until_ready(parts[-2])
+        return parts
+
     def scaler1(self, host_inputs, num_rows: int, train_rows_d) -> Scaler:
         """Per-model acoustic scalers from per-row statistics of row chunks."""
-        mesh, chunk = self.program.mesh, self.eval_chunk
-        parts = []
-        for start in range(0, num_rows, chunk):
-            idx = np.arange(start, start + chunk)
-            idx[idx >= num_rows] = -1
-            raw = sharding.put_replicated(host_rows(host_inputs, idx), mesh)
-            parts.append(self._call("stream_row_stats", self._row_stats, raw))
-            _wait_for_previous(parts)
+        parts = self._over_row_chunks("stream_row_stats", self._row_stats, host_inputs, num_rows)
         stats = jax.tree.map(lambda *a: jnp.concatenate(a)[:num_rows], *parts)
         return self._call("stream_scaler1", self._scaler, stats, train_rows_d)
 
@@ -188,18 +194,6 @@ class StreamedStep1:
     def deep_features(self, state1: PhaseState, scaler_: Scaler, host_inputs,
                       num_rows: int) -> jax.Array:
         """``[M, N, deep_width]``: the frozen extractors' deep units of every row."""
-        mesh, chunk = self.program.mesh, self.eval_chunk
-        parts = []
-        for start in range(0, num_rows, chunk):
-            idx = np.arange(start, start + chunk)
-            idx[idx >= num_rows] = -1
-            raw = sharding.put_replicated(host_rows(host_inputs, idx), mesh)
-            parts.append(self._call("stream_deep", self._deep, state1.best_params, scaler_, raw))
-            _wait_for_previous(parts)
+        parts = self._over_row_chunks("stream_deep", self._deep, host_inputs, num_rows,
+                                      state1.best_params, scaler_)
         return jnp.concatenate(parts, axis=1)[:, :num_rows]
-
-
-def _wait_for_previous(parts: list) -> None:
-    """Blocks until the second-to-last chunk's result is ready: at most two in flight."""
-    if len(parts) > 1:
-        jax.block_until_ready(parts[-2])
