@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from serjax import grid_data, sharding, streaming, train
-from tests.test_frames_model import frames_configs
-from tests.test_train import tiny_configs, tiny_grid
+from test_frames_model import frames_configs
+from test_train import tiny_configs, tiny_grid
 
 
 def _assert_same_results(resident, streamed):
