@@ -119,9 +119,9 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
     """Writes the artifact directory ``out`` (see module doc) from a workdir; returns it."""
     import jax  # noqa: PLC0415
 
-    from serjax import checkpoint, predict  # noqa: PLC0415
+    from serjax import checkpoint, models as models_lib, predict  # noqa: PLC0415
     bundle = predict.load_bundle(workdir, models)
-    if bundle.config.get("model", {}).get("kind", "fusionnet") != "fusionnet":
+    if models_lib.reads_frames(bundle.models.config):
         raise ValueError(f"{workdir}: serjax export writes the summary-vector models "
                          "(model.kind='fusionnet'); use this frames model with `serjax predict` "
                          "or `serjax stream --workdir` directly")

@@ -21,7 +21,7 @@ Two choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## T
   backward pass on CPU. Both share the same parameters (``kernel [k, c_in, c_out]``, ``bias``).
 * ``pool_impl='slices'`` (default): max-pooling as ``jnp.maximum`` over strided slices, and
   in training pool + dropout as one ``custom_vjp`` op whose gradient XLA cannot bloat
-  (``serjax/pooling.py``: 2.4× faster extractor steps); ``'flax'`` calls ``nn.max_pool`` then
+  (``serjax/pooling.py``: ~2.2× faster extractor steps); ``'flax'`` calls ``nn.max_pool`` then
   dropout (same maths, slower gradient on CPU).
 * ``dropout_impl='hash'`` (default): dropout masks from a counter-based hash of one random
   word per layer and step; ``'jax'`` uses ``jax.random.bernoulli`` (threefry), whose many

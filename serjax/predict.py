@@ -159,14 +159,14 @@ def load_bundle(path, models: str = "all") -> Bundle:
     """A workdir or artifact directory -> Bundle with the chosen models (see module doc)."""
     import jax  # noqa: PLC0415
 
-    from serjax import checkpoint  # noqa: PLC0415
+    from serjax import checkpoint, models as models_lib  # noqa: PLC0415
     directory = checked_dir(path)
     config = read_config(directory)
     if not (directory / checkpoint.MODELS_DIR / "models.json").is_file():
         raise FileNotFoundError(f"{directory / checkpoint.MODELS_DIR} has no trained models "
                                 "(models.json); finish `serjax cv` first")
     kind = config.get("model", {}).get("kind", "fusionnet")
-    wanted = "frames" if kind == "frames_cnn" else "summary"
+    wanted = "frames" if models_lib.reads_frames(config.get("model", {})) else "summary"
     if config.features.get("acoustic", "summary") != wanted:
         raise ValueError(f"{directory}: features.acoustic={config.features.acoustic!r} does "
                          f"not suit model.kind={kind!r}, which reads {wanted!r} features")

@@ -121,7 +121,8 @@ class WindowClassifier:
         import jax  # noqa: PLC0415
         if features not in FEATURE_PATHS:
             raise ValueError(f"--features {features!r}; choose one of {FEATURE_PATHS}")
-        if bundle.config.get("model", {}).get("kind", "fusionnet") == "frames_cnn":
+        from serjax import models  # noqa: PLC0415
+        if models.reads_frames(bundle.models.config):
             features = "librosa"  # the fused JAX window function reads summary vectors only
         self.bundle, self.window_samples, self.features = bundle, window_samples, features
         self.config = bundle.config

@@ -160,10 +160,10 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
 
     put_m = lambda x: sharding.put_per_model(x, mesh)  # noqa: E731
     program = engine.get_program(model_config, train_config, num_classes, mesh)
-    stream = None
-    if streaming.wants_streaming(train_config, engine.extractor_inputs(data), mesh):
+    stream, host_inputs = None, engine.extractor_inputs(data)
+    if streaming.wants_streaming(train_config, host_inputs, mesh):
         stream = streaming.StreamedStep1(program, int(train_config.get("stream_steps", 8)))
-        host_inputs = engine.extractor_inputs(data)  # stays on the host (memory-mapped)
+        # host_inputs stay on the host (memory-mapped); the rest goes up as usual
         data = {k: v for k, v in data.items() if k not in ("acoustic", "frame_mask")}
     dev = sharding.put_replicated(data, mesh)  # one upload, in chunks; no host copy
     seeds_d = put_m(np.asarray(seeds_p, np.int32))
