@@ -30,10 +30,10 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from serjax import audio, corpora, predict, stream  # noqa: E402
+from serjax import audio, corpora, model_bundle, predict, stream  # noqa: E402
 
 
-def random_bundle(num_models: int, labels=corpora.LABELS) -> predict.Bundle:
+def random_bundle(num_models: int, labels=corpora.LABELS) -> model_bundle.Bundle:
     """A Bundle of freshly initialised paper models (identity scalers)."""
     import jax
     import jax.numpy as jnp
@@ -59,7 +59,7 @@ def random_bundle(num_models: int, labels=corpora.LABELS) -> predict.Bundle:
                               {"acoustic": ones(162), "fused": ones(width)}, model_config,
                               list(labels))
     folds = [m // 3 for m in range(num_models)]
-    return predict.Bundle(pathlib.Path("(random init)"), config, saved, folds,
+    return model_bundle.Bundle(pathlib.Path("(random init)"), config, saved, folds,
                           [m % 3 for m in range(num_models)])
 
 
@@ -149,7 +149,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wave, paths = speech(60.0, pathlib.Path(tmp))
         paths = (paths * (1 + args.files // max(len(paths), 1)))[:args.files]
-        bundles = ([("workdir", predict.load_bundle(args.workdir))] if args.workdir else
+        bundles = ([("workdir", model_bundle.load_bundle(args.workdir))] if args.workdir else
                    [("1 model", random_bundle(1)), ("18 models", random_bundle(18))])
         print("\n| models | features | p50 ms | p95 ms | trim p50 | feat+fwd p50 | x real time "
               "(hop/p95) |\n|---|---|---|---|---|---|---|")

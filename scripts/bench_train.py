@@ -3,11 +3,13 @@
   python scripts/bench_train.py --epochs 25 --seeds 1,5,10     # the full table (long on CPU)
   python scripts/bench_train.py --epochs 5 --seeds 1,5,10      # what docs/benchmarks.md shows
   python scripts/bench_train.py --options                      # conv / pool / scan choices
+  python scripts/bench_train.py --groups                       # all models at once vs groups
 
 Data: synthetic arrays shaped like augmented RAVDESS (N = 2,880 rows, F = 162 acoustic,
 8 statistical, gender, 8 classes, 24 actors in 6 actor folds). For M = 6 folds × S seeds:
 (a) ``train_grid`` on all M models at once; (b) the same engine and step functions called in a
-Python loop, one model at a time (compiled once, reused). Reported: wall, compile and training
+Python loop, one model at a time (compiled once per fold size, then reused). Each row starts
+with no compiled program, as a new process would. Reported: wall, compile and training
 seconds, the ratio, and achieved FLOP/s (XLA's cost analysis of one training step × steps run,
 over the training time) against this machine's dense f32 matmul FLOP/s measured in the run.
 """
@@ -23,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from serjax import grid_data, models, train
+from serjax import engine, grid_data, models, train
 
 
 def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
@@ -33,6 +35,41 @@ def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
     f(a).block_until_ready()
     best = min(_timed(lambda: f(a).block_until_ready()) for _ in range(repeats))
     return 2 * n ** 3 / best
+
+
+def step_matmul_shapes(model_config, batch: int, features: int, classes: int) -> list:
+    """``(m, k, n)`` of every matmul in one training step of the im2col extractor: each layer's
+    forward ``[m, k] @ [k, n]``, its weight gradient ``[k, m] @ [m, n]`` and (but for the
+    first layer, whose input needs no gradient) its input gradient ``[m, n] @ [n, k]``."""
+    length, channels, layers = features, 1, []
+    for width, kernel in zip(model_config.conv_features, model_config.kernel_sizes):
+        layers.append((batch * length, kernel * channels, width))
+        length, channels = -(-length // model_config.pool_stride), width
+    layers.append((batch, length * channels, model_config.deep_width))
+    layers.append((batch, model_config.deep_width, classes))
+    shapes = []
+    for i, (m, k, n) in enumerate(layers):
+        shapes += [(m, k, n), (k, m, n)] + ([(m, n, k)] if i else [])
+    return shapes
+
+
+def matmul_ceiling(model_config, batch: int = 64, features: int = 162, classes: int = 8,
+                   repeats: int = 20) -> tuple[float, float]:
+    """(seconds, FLOP/s) of the step's matmuls run alone, back to back, each at its own shape:
+    what one model-step would cost if nothing but its matmuls took time."""
+    total_s, total_flops = 0.0, 0.0
+    for m, k, n in step_matmul_shapes(model_config, batch, features, classes):
+        a, b = jnp.ones((m, k), jnp.float32), jnp.ones((k, n), jnp.float32)
+        f = jax.jit(lambda a, b: a @ b)
+        f(a, b).block_until_ready()
+
+        def run(f=f, a=a, b=b):
+            for _ in range(repeats):
+                out = f(a, b)
+            out.block_until_ready()
+        total_s += min(_timed(run) for _ in range(5)) / repeats
+        total_flops += 2 * m * k * n
+    return total_s, total_flops / total_s
 
 
 def _timed(fn) -> float:
@@ -71,9 +108,11 @@ def bench_grid(data, seeds_per_fold: int, epochs: int, model_config, train_confi
     arrays = {k: data[k] for k in grid_data.DATA_KEYS}
     roles, folds, seeds = grid_data.actor_fold_roles(data["actor"], 6, seeds_per_fold)
     m = len(seeds)
+    engine.clear_programs()  # each row compiles from scratch, as a new process would
     start = time.perf_counter()
     grid = train.train_grid(arrays, roles, seeds, model_config, train_config, progress=False)
     a_wall = time.perf_counter() - start
+    engine.clear_programs()  # (b) compiles its own executables too (one per fold size)
     start, b_compile, b_train = time.perf_counter(), 0.0, 0.0
     for i in range(m):
         r = train.train_grid(arrays, roles[i:i + 1], seeds[i:i + 1], model_config, train_config,
@@ -136,20 +175,73 @@ def bench_options(num_models: int = 6, steps: int = 8, repeats: int = 3) -> list
     return rows
 
 
+def bench_groups(steps: int = 16, repeats: int = 3) -> list[dict]:
+    """ms per model-step of one scanned extractor epoch: M models vmapped all at once versus
+    in groups of G (``lax.map(batch_size=G)``, what ``train.model_chunk`` does per device)."""
+    config = models.default_model_config()
+    module = models.Conv1DExtractor(config, 8)
+    tx = optax.adam(1e-3)
+    step = _step_fn(module, tx)
+    rows = []
+    for num_models, group in [(1, 0), (6, 0), (30, 0), (30, 2), (30, 6), (30, 10),
+                              (60, 0), (60, 6)]:
+        keys = jax.random.split(jax.random.key(0), num_models)
+        params = jax.vmap(lambda k: module.init(k, jnp.zeros((1, 162)), train=False))(keys)
+        opt = jax.vmap(tx.init)(params)
+        x = jax.random.normal(jax.random.key(1), (steps, num_models, 64, 162))
+        y = jax.random.randint(jax.random.key(2), (steps, num_models, 64), 0, 8)
+        step_keys = jax.random.split(jax.random.key(3), (steps, num_models))
+
+        def one_model(p, o, xs, ys, ks):  # a whole epoch of one model
+            def body(carry, inp):
+                p, o, _ = step(*carry, *inp)
+                return (p, o), None
+            return jax.lax.scan(body, (p, o), (xs, ys, ks), unroll=8)[0]
+
+        swap = lambda a: jnp.swapaxes(a, 0, 1)  # noqa: E731  [steps, M] -> [M, steps]
+        if group == 0:
+            epoch = jax.jit(lambda p, o: jax.vmap(one_model)(p, o, swap(x), swap(y),
+                                                            swap(step_keys)))
+        else:
+            epoch = jax.jit(lambda p, o, g=group: jax.lax.map(
+                lambda a: one_model(*a), (p, o, swap(x), swap(y), swap(step_keys)),
+                batch_size=g))
+        compile_s = _timed(lambda: jax.block_until_ready(epoch(params, opt)))
+        best = min(_timed(lambda: jax.block_until_ready(epoch(params, opt)))
+                   for _ in range(repeats))
+        rows.append({"models": num_models, "group": group or "all", "compile_s": compile_s,
+                     "ms_per_model_step": 1e3 * best / steps / num_models})
+    print("| M | models per group | compile s | ms per model-step |")
+    print("|---|---|---:|---:|")
+    for r in rows:
+        print(f"| {r['models']} | {r['group']} | {r['compile_s']:.1f} | "
+              f"{r['ms_per_model_step']:.2f} |", flush=True)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--seeds", default="1,5,10", help="seeds per fold, comma separated")
     parser.add_argument("--rows", type=int, default=2880)
     parser.add_argument("--options", action="store_true", help="compare CPU formulations")
+    parser.add_argument("--groups", action="store_true",
+                        help="models vmapped all at once vs in groups (train.model_chunk)")
     args = parser.parse_args()
     print(f"devices: {jax.devices()}; dense matmul {matmul_flops() / 1e9:.0f} GFLOP/s",
           flush=True)
     if args.options:
         bench_options()
         return
+    if args.groups:
+        bench_groups()
+        return
     data = grid_data.synthetic_arrays(args.rows, 162, 8, 24, separation=1.0, seed=0)
     model_config = models.default_model_config()
+    ceiling_s, ceiling_flops = matmul_ceiling(model_config)
+    print(f"matmuls of one extractor step alone, each at its own shape: {1e3 * ceiling_s:.2f} ms "
+          f"per model-step, {ceiling_flops / 1e9:.0f} GFLOP/s (the most a step can reach)",
+          flush=True)
     train_config = train.default_train_config()
     train_config.epochs = args.epochs
     train_config.early_stop_patience = 0  # identical work in (a) and (b)

@@ -92,6 +92,28 @@ def deep_features(extractor, params, scaler: Scaler, acoustic, rows, chunk: int)
     return out.reshape(rows.shape[0], -1)
 
 
+#: ``train.model_chunk='auto'`` on a CPU: models per group. Each model's im2col patches
+#: (3.3 MB for the paper's extractor at batch 64, ~17 MB for frames_cnn) should stay in the
+#: core's 2 MB L2 / the shared cache; measured by ``scripts/bench_train.py --groups``.
+CPU_GROUP = {"fusionnet": 2, "frames_cnn": 1}
+
+
+def model_chunk(value, platform: str, kind: str = "fusionnet") -> int:
+    """Models trained side by side per device in an epoch (0 = all of them) for
+    ``train.model_chunk=value``: ``'auto'`` is ``CPU_GROUP[kind]`` on a CPU (groups whose
+    working set stays in cache, ``sharding.map_models``) and all models at once on a GPU or
+    TPU; ``'all'``; or a positive number. Raises ValueError for anything else."""
+    value = str(value)
+    if value == "auto":
+        return CPU_GROUP.get(kind, 1) if platform == "cpu" else 0
+    if value == "all":
+        return 0
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"train.model_chunk={value!r}: use 'auto', 'all' or a positive number "
+                         "of models per group")
+    return int(value)
+
+
 class GridProgram:
     """Compiled functions for ``M`` models (padded to the mesh) over ``N`` rows."""
 
@@ -144,9 +166,14 @@ class GridProgram:
         def fused_from_deep(deep, data, train_rows):  # deep [M, N, D] (serjax.streaming)
             return jax.vmap(fuse_and_fit, in_axes=(0, None, 0))(deep, data, train_rows)
 
+        self.model_chunk = model_chunk(train_config.get("model_chunk", "auto"),
+                                       mesh.devices.flat[0].platform,
+                                       model_config.get("kind", "fusionnet"))
+
         def epoch(spec, inputs_axis):
-            return jax.vmap(functools.partial(train_step.train_epoch, spec),
-                            in_axes=(0, 0, inputs_axis, None, 0, 0, 0, None))
+            return sharding.map_models(functools.partial(train_step.train_epoch, spec),
+                                       (0, 0, inputs_axis, None, 0, 0, 0, None),
+                                       self.model_chunk, mesh)
 
         def seed_keys(seeds, stream):
             return jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), stream))(seeds)
@@ -252,6 +279,12 @@ def enable_compilation_cache(directory) -> Path:
 
 _PROGRAMS: dict = {}
 RUNTIME_FIELDS = ("epochs", "checkpoint_every")  # train fields that do not change the program
+
+
+def clear_programs() -> None:
+    """Forgets every cached ``GridProgram`` (and so its executables): the next grid compiles
+    afresh, as in a new process (benchmarks; tests that count traces)."""
+    _PROGRAMS.clear()
 
 
 def get_program(model_config, train_config, num_classes: int, mesh) -> GridProgram:

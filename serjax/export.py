@@ -119,12 +119,16 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
     """Writes the artifact directory ``out`` (see module doc) from a workdir; returns it."""
     import jax  # noqa: PLC0415
 
-    from serjax import checkpoint, models as models_lib, predict  # noqa: PLC0415
-    bundle = predict.load_bundle(workdir, models)
+    from serjax import checkpoint, model_bundle, models as models_lib  # noqa: PLC0415
+    bundle = model_bundle.load_bundle(workdir, models)
     if models_lib.reads_frames(bundle.models.config):
         raise ValueError(f"{workdir}: serjax export writes the summary-vector models "
                          "(model.kind='fusionnet'); use this frames model with `serjax predict` "
                          "or `serjax stream --workdir` directly")
+    if bundle.speaker_norm:
+        raise ValueError(f"{workdir}: trained with train.speaker_norm=True; its inputs must be "
+                         "standardised per speaker first, which the exported forward pass "
+                         "does not do: use `serjax predict --speaker name|one` on the workdir")
     out = pathlib.Path(out).expanduser()
     if out.exists() and any(out.iterdir()):
         if not (out / "artifact.json").is_file():
@@ -151,7 +155,7 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
         "source": str(bundle.source.resolve()), "models": models, "jax_version": jax.__version__,
         "feature_spec": spec_, "platforms": list(platforms), "serialized": serialized,
         # so that `--models best` works on the artifact too (its predictions.csv stays behind)
-        "test_accuracy": predict.test_accuracies(bundle.source, bundle.folds, bundle.seeds),
+        "test_accuracy": model_bundle.test_accuracies(bundle.source, bundle.folds, bundle.seeds),
         "functions": {
             "inference": {"file": "inference.stablehlo",
                           "inputs": [["acoustic", "float32", ["n", spec_["acoustic_width"]]],

@@ -1,188 +1,46 @@
 """Inference on audio files: ``serjax predict --workdir W PATH...``.
 
-``load_bundle(W, models)`` reads a training workdir (``serjax cv``) or an artifact directory
-(``serjax export``): both hold ``config.json`` (the experiment config) and ``models/``
-(``serjax.checkpoint.save_models``). ``models`` picks which saved models vote:
-
-* ``all``: every fold × seed model; the ensemble averages their class probabilities;
-* ``best``: the one model with the highest test accuracy in the workdir's ``predictions.csv``;
-* ``FOLD`` (an int): the seeds of that fold.
-
-Model ``m`` belongs to fold ``m // seeds`` (``config.seeds`` models per split, fold-major, as
-``serjax.folds`` orders them); an artifact lists its models' folds and seeds in
-``artifact.json``.
-
-Each file goes through exactly the training-time code: ``discover.read_wav`` (stereo is
+The models come from ``serjax.model_bundle.load_bundle`` (a workdir or an artifact, and which
+of its models vote: ``--models all | best | FOLD``). Each file goes through exactly the training-time code: ``discover.read_wav`` (stereo is
 downmixed), ``audio.prepare`` (resample to ``audio.sample_rate`` with ``audio.res_type``, the
 fixed window if the config has one, trim with ``audio.trim_top_db``), and
 ``features.extract.librosa_features`` / ``jax_features`` (the config's backend, resolved as
 precompute resolves it) followed by the frame mean, plus the gender bit (``--gender``, or
 ``auto``: ``serjax.gender``). Files with less than ``MIN_SPEECH_S`` of sound after trimming are
-skipped with the reason. ``Classifier`` is the jitted forward pass: extractor -> fusion -> MLP
+skipped with the reason. Models trained with ``train.speaker_norm`` need each speaker's
+features standardised by that speaker's own statistics, as in training: ``--speaker name``
+(the speaker read from RAVDESS / CREMA-D / SAVEE / TESS file names) or ``--speaker one`` (every
+input is one speaker) groups the files, and each group of at least ``MIN_SPEAKER_FILES`` is
+standardised with ``grid_data.speaker_normalize``. ``Classifier`` is the jitted forward pass: extractor -> fusion -> MLP
 for every selected model (vmapped), probabilities averaged over models.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import pathlib
 import sys
 from typing import Any
 
-import ml_collections
 import numpy as np
 
-from serjax import audio, discover, gender as gender_lib, inference_io
+from serjax import audio, corpora, discover, gender as gender_lib, inference_io
+from serjax.model_bundle import Bundle, load_bundle
 
 #: Shorter sound (after trimming) is skipped: the models saw 1.5-4 s utterances.
 MIN_SPEECH_S = 0.25
 #: Below this native rate the audio lacks the upper band the models were trained on.
 LOW_RATE_WARNING_HZ = 16_000
 PREDICT_BATCH = 64
-ARTIFACT_MANIFEST = "artifact.json"
-
-
-# ------------------------------------------------------------------------ loading the models
-
-@dataclasses.dataclass
-class Bundle:
-    """The experiment config and the selected models of a workdir or artifact directory.
-
-    models: ``checkpoint.Models`` holding only the selected models (leading axis M);
-    folds / seeds: int [M], the fold and seed of each."""
-
-    source: pathlib.Path
-    config: ml_collections.ConfigDict
-    models: Any
-    folds: list
-    seeds: list
-
-    @property
-    def labels(self) -> list:
-        return list(self.models.labels)
-
-    def describe(self) -> str:
-        pairs = ", ".join(f"f{f}/s{s}" for f, s in zip(self.folds, self.seeds))
-        return f"{self.source}: {len(self.folds)} model(s) [{pairs}], labels {self.labels}"
-
-
-def checked_dir(path) -> pathlib.Path:
-    """``--workdir`` as a Path; FileNotFoundError with the fix when it is not a folder."""
-    directory = pathlib.Path(path).expanduser()
-    if not directory.is_dir():
-        raise FileNotFoundError(f"--workdir {directory} does not exist; pass the workdir of a "
-                                "finished `serjax cv` run or a `serjax export` artifact")
-    return directory
-
-
-def read_config(directory: pathlib.Path) -> ml_collections.ConfigDict:
-    """``config.json`` of a workdir/artifact -> ConfigDict (needs ``audio`` and ``features``)."""
-    path = directory / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: --workdir must be a finished `serjax cv` "
-                                "workdir or a `serjax export` artifact directory")
-    config = ml_collections.ConfigDict(json.loads(path.read_text()))
-    missing = [k for k in ("audio", "features") if k not in config]
-    if missing:
-        raise ValueError(f"{path} has no {missing} section(s); it was not written by serjax cv "
-                         "or serjax export")
-    return config
-
-
-def model_table(directory: pathlib.Path, config, num_models: int, seeds) -> tuple[list, list]:
-    """(folds [M], seeds [M]) of the saved models: from ``artifact.json`` when present, else
-    fold-major order with ``config.seeds`` models per split."""
-    manifest = directory / ARTIFACT_MANIFEST
-    if manifest.is_file():
-        meta = json.loads(manifest.read_text())
-        return list(meta["folds"]), list(meta["seeds"])
-    per_split = int(config.get("seeds", 1) or 1)
-    if num_models % per_split:
-        per_split = 1
-    seeds = list(seeds) if seeds is not None else [m % per_split for m in range(num_models)]
-    return [m // per_split for m in range(num_models)], seeds
-
-
-def test_accuracies(directory: pathlib.Path, folds: list, seeds: list) -> list | None:
-    """Each model's test accuracy, from the workdir's ``predictions.csv`` or, in an artifact
-    directory, from ``artifact.json`` (copied there by ``serjax export``); None if neither
-    exists. A model without rows gets -1."""
-    path = directory / "predictions.csv"
-    if not path.is_file():
-        manifest = directory / ARTIFACT_MANIFEST
-        if manifest.is_file():
-            return json.loads(manifest.read_text()).get("test_accuracy")
-        return None
-    hits: dict[tuple[int, int], list[int]] = {}
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            key = (int(row["fold"]), int(row["seed"]))
-            hits.setdefault(key, []).append(int(row["true"] == row["predicted"]))
-    return [float(np.mean(hits[(f, s)])) if (f, s) in hits else -1.0
-            for f, s in zip(folds, seeds)]
-
-
-def best_model(directory: pathlib.Path, folds: list, seeds: list) -> int:
-    """Index of the model with the highest test accuracy (``test_accuracies``)."""
-    scores = test_accuracies(directory, folds, seeds)
-    if scores is None:
-        raise FileNotFoundError(
-            f"--models best needs {directory / 'predictions.csv'} (written by serjax cv) or an "
-            "artifact exported by this serjax version; use --models all or --models FOLD")
-    if max(scores) < 0:
-        raise ValueError(f"{directory} has no test predictions for the saved models' "
-                         "(fold, seed) pairs")
-    return int(np.argmax(scores))
-
-
-def select(choice: str, directory: pathlib.Path, folds: list, seeds: list) -> list[int]:
-    """``all`` | ``best`` | a fold number -> model indices."""
-    choice = str(choice)
-    if choice == "all":
-        return list(range(len(folds)))
-    if choice == "best":
-        return [best_model(directory, folds, seeds)]
-    try:
-        fold = int(choice)
-    except ValueError:
-        raise ValueError(f"--models {choice!r}; choose all, best or a fold number") from None
-    picked = [m for m, f in enumerate(folds) if f == fold]
-    if not picked:
-        raise ValueError(f"--models {fold}: no such fold; this run has folds "
-                         f"{sorted(set(folds))}")
-    return picked
-
-
-def load_bundle(path, models: str = "all") -> Bundle:
-    """A workdir or artifact directory -> Bundle with the chosen models (see module doc)."""
-    import jax  # noqa: PLC0415
-
-    from serjax import checkpoint, models as models_lib  # noqa: PLC0415
-    directory = checked_dir(path)
-    config = read_config(directory)
-    if not (directory / checkpoint.MODELS_DIR / "models.json").is_file():
-        raise FileNotFoundError(f"{directory / checkpoint.MODELS_DIR} has no trained models "
-                                "(models.json); finish `serjax cv` first")
-    kind = config.get("model", {}).get("kind", "fusionnet")
-    wanted = "frames" if models_lib.reads_frames(config.get("model", {})) else "summary"
-    if config.features.get("acoustic", "summary") != wanted:
-        raise ValueError(f"{directory}: features.acoustic={config.features.acoustic!r} does "
-                         f"not suit model.kind={kind!r}, which reads {wanted!r} features")
-    if config.get("train") is not None and config.train.get("speaker_norm", False):
-        raise ValueError(f"{directory}: trained with train.speaker_norm=True, which standardises "
-                         "each speaker by statistics of many of their files; prediction on "
-                         "single files cannot do that yet: train without it to predict")
-    saved = checkpoint.load_models(directory)
-    meta = json.loads((directory / checkpoint.MODELS_DIR / "models.json").read_text())
-    num = int(jax.tree.leaves(saved.params)[0].shape[0])
-    folds, seeds = model_table(directory, config, num, meta.get("seeds"))
-    idx = select(models, directory, folds, seeds)
-    take = np.asarray(idx)
-    subset = saved._replace(params=jax.tree.map(lambda a: a[take], saved.params),
-                            scalers=jax.tree.map(lambda a: a[take], saved.scalers))
-    return Bundle(directory, config, subset, [folds[i] for i in idx], [seeds[i] for i in idx])
+#: Speaker normalisation needs this many usable files of a speaker: fewer give statistics
+#: too noisy to stand in for the speaker's (training used every utterance of an actor).
+MIN_SPEAKER_FILES = 8
+SPEAKER_CHOICES = ("name", "one")
+SPEAKER_NORM_NEEDS = (
+    "these models were trained with train.speaker_norm=True: each speaker's features are "
+    "standardised by that speaker's own statistics. Pass --speaker name (the speaker read from "
+    "corpus file names) or --speaker one (all inputs are one speaker), with at least "
+    f"{MIN_SPEAKER_FILES} files per speaker")
 
 
 # ------------------------------------------------------------------------ the forward pass
@@ -253,6 +111,7 @@ class FileResult:
     gender: int | None = None
     f0_hz: float = float("nan")
     gender_source: str = ""                  # "given" | "estimated" | "default (no voiced frame)"
+    speaker: str = ""                        # with --speaker: the speaker group
     probs: np.ndarray | None = None          # float32 [C]
     error: str = ""
     warning: str = ""
@@ -339,6 +198,68 @@ def file_features(path: pathlib.Path, config, gender: int | None,
     return result
 
 
+def speaker_of(path: pathlib.Path, mode: str) -> str:
+    """The speaker of a file: ``mode='one'``: the same for every file; ``'name'``: the actor
+    of its RAVDESS / CREMA-D / SAVEE / TESS file name (ValueError with the fix if none fits)."""
+    if mode == "one":
+        return "all inputs"
+    if mode != "name":
+        raise ValueError(f"--speaker {mode!r}; choose one of {SPEAKER_CHOICES}")
+    for corpus in corpora.PARSERS:
+        try:
+            return corpora.parse(corpus, path.name).actor
+        except ValueError:
+            continue
+    raise ValueError(f"{path}: the speaker cannot be read from this file name (it follows no "
+                     "RAVDESS, CREMA-D, SAVEE or TESS naming); rename it, or pass "
+                     "--speaker one if every input file is the same speaker")
+
+
+def normalize_speakers(results: list[FileResult], mode: str | None,
+                       min_files: int = MIN_SPEAKER_FILES) -> None:
+    """``train.speaker_norm`` at prediction time: standardises the features of each speaker's
+    usable files by that speaker's statistics (``grid_data.speaker_normalize``, the training
+    code), in place. A file whose speaker cannot be told, or whose speaker has fewer than
+    ``min_files`` usable files, gets ``error`` with the reason."""
+    from serjax import grid_data  # noqa: PLC0415
+    if mode is None:
+        raise ValueError(SPEAKER_NORM_NEEDS)
+    for r in results:
+        if not r.error:
+            try:
+                r.speaker = speaker_of(pathlib.Path(r.file), mode)
+            except ValueError as err:
+                r.error = str(err)
+    groups: dict[str, list[FileResult]] = {}
+    for r in results:
+        if not r.error:
+            groups.setdefault(r.speaker, []).append(r)
+    usable = []
+    for speaker, members in groups.items():
+        if len(members) < min_files:
+            for r in members:
+                r.error = (f"{r.file}: speaker {speaker!r} has {len(members)} usable file(s); "
+                           f"the models were trained with speaker normalisation, which needs "
+                           f"at least {min_files} files of the same speaker: add more of them")
+        else:
+            usable += members
+    if not usable:
+        return
+    frames = isinstance(usable[0].acoustic, dict)
+    data = {"statistical": np.stack([r.statistical for r in usable]),
+            "actor": np.asarray([r.speaker for r in usable])}
+    if frames:
+        data["acoustic"] = np.stack([r.acoustic["frames"] for r in usable])
+        data["frame_mask"] = np.stack([r.acoustic["mask"] for r in usable])
+    else:
+        data["acoustic"] = np.stack([r.acoustic for r in usable])
+    normalized = grid_data.speaker_normalize(data)
+    for i, r in enumerate(usable):
+        r.statistical = normalized["statistical"][i]
+        r.acoustic = ({"frames": normalized["acoustic"][i], "mask": r.acoustic["mask"]}
+                      if frames else normalized["acoustic"][i])
+
+
 def classify(classifier: Classifier, results: list[FileResult]) -> None:
     """Fills ``probs`` of every result without an error, in batches of PREDICT_BATCH rows
     (padded, so the forward pass compiles once)."""
@@ -360,9 +281,14 @@ def classify(classifier: Classifier, results: list[FileResult]) -> None:
 
 
 def predict_files(bundle: Bundle, paths, gender: str = "auto", progress: bool = False,
-                  classifier: Classifier | None = None) -> list[FileResult]:
-    """Files/folders -> one FileResult per .wav found (bad files carry ``error``)."""
+                  classifier: Classifier | None = None,
+                  speaker: str | None = None) -> list[FileResult]:
+    """Files/folders -> one FileResult per .wav found (bad files carry ``error``). ``speaker``
+    (``'name'`` | ``'one'``) groups the files by speaker for models trained with
+    ``train.speaker_norm`` (required for them, ignored otherwise)."""
     fixed = gender_lib.parse_gender(gender)
+    if bundle.speaker_norm and speaker is None:  # before any file is read
+        raise ValueError(f"{bundle.source}: {SPEAKER_NORM_NEEDS}")
     files = find_wavs(paths)
     results = []
     for i, path in enumerate(files):
@@ -371,6 +297,8 @@ def predict_files(bundle: Bundle, paths, gender: str = "auto", progress: bool = 
             print(f"\r{i + 1}/{len(files)} files", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
+    if bundle.speaker_norm:
+        normalize_speakers(results, speaker)
     classify(classifier or Classifier(bundle), results)
     return results
 
@@ -381,7 +309,8 @@ def run(args) -> int:
     """``serjax predict``: prints the table; writes ``--csv`` / ``--json``; returns 0, or 1
     when no file could be classified."""
     bundle = load_bundle(args.workdir, args.models)
-    results = predict_files(bundle, args.paths, args.gender, progress=not args.quiet)
+    results = predict_files(bundle, args.paths, args.gender, progress=not args.quiet,
+                            speaker=args.speaker)
     print(inference_io.format_table(results, bundle.labels))
     for r in results:
         if r.warning:
@@ -406,6 +335,10 @@ def add_cli(subparsers) -> None:
     p.add_argument("--gender", default="auto", choices=gender_lib.GENDER_CHOICES,
                    help="speaker gender for the fused classifier; auto: from median F0 "
                         f"(>= {gender_lib.THRESHOLD_HZ:g} Hz female)")
+    p.add_argument("--speaker", choices=SPEAKER_CHOICES,
+                   help="for models trained with train.speaker_norm: group the files by the "
+                        "speaker in their corpus file names (name) or as one speaker (one); "
+                        f"each speaker needs >= {MIN_SPEAKER_FILES} files")
     p.add_argument("--models", default="all",
                    help="all (ensemble of every fold x seed), best, or a fold number")
     out = p.add_mutually_exclusive_group()

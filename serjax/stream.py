@@ -42,7 +42,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from serjax import audio, discover, gender as gender_lib, predict
+from serjax import audio, discover, gender as gender_lib, model_bundle, predict
 from serjax.inference_io import MicUnavailable, open_mic, render_bars
 
 GATE_DBFS = -60.0
@@ -117,11 +117,17 @@ def traceable_features(config):
 class WindowClassifier:
     """One window of prepared-rate audio -> class probabilities (or None when skipped)."""
 
-    def __init__(self, bundle: predict.Bundle, window_samples: int, features: str = "jax"):
+    def __init__(self, bundle: model_bundle.Bundle, window_samples: int, features: str = "jax"):
         import jax  # noqa: PLC0415
         if features not in FEATURE_PATHS:
             raise ValueError(f"--features {features!r}; choose one of {FEATURE_PATHS}")
         from serjax import models  # noqa: PLC0415
+        if bundle.speaker_norm:
+            raise ValueError(
+                f"{bundle.source}: trained with train.speaker_norm=True, which standardises "
+                "each speaker by the statistics of many of their utterances; a live stream has "
+                "none to draw on. Use `serjax predict --speaker name|one` on a batch of the "
+                "speaker's files, or stream with a model trained without speaker_norm")
         if models.reads_frames(bundle.models.config):
             features = "librosa"  # the fused JAX window function reads summary vectors only
         self.bundle, self.window_samples, self.features = bundle, window_samples, features
@@ -190,7 +196,7 @@ def file_chunks(path, sr: int, res_type: str, hop_samples: int,
         yield wave[pos:pos + hop_samples]
 
 
-def run_stream(bundle: predict.Bundle, chunks, *, window_s: float = WINDOW_S,
+def run_stream(bundle: model_bundle.Bundle, chunks, *, window_s: float = WINDOW_S,
                hop_s: float = HOP_S, gender: str = "auto", features: str = "jax",
                alpha: float = EMA_ALPHA) -> Iterator[dict]:
     """Chunks of float32 audio at ``audio.sample_rate`` -> one event per hop once the ring
@@ -242,7 +248,7 @@ def event(time_s: float, raw, smoothed, labels, sex: int, latency_ms: float) -> 
 
 def run(args) -> int:
     """``serjax stream``: bar line (carriage-return redraw) or ``--jsonl`` to stdout."""
-    config = predict.read_config(predict.checked_dir(args.workdir))
+    config = model_bundle.read_config(model_bundle.checked_dir(args.workdir))
     sr, res_type = int(config.audio.sample_rate), config.audio.res_type
     hop_n = int(round(args.hop * sr))
     if args.input == "mic":
@@ -254,7 +260,7 @@ def run(args) -> int:
     else:
         discover.read_wav(args.input)  # a bad file fails here, with its name, not mid-stream
         chunks = file_chunks(args.input, sr, res_type, hop_n, realtime=not args.no_realtime)
-    bundle = predict.load_bundle(args.workdir, args.models)
+    bundle = model_bundle.load_bundle(args.workdir, args.models)
     emit: Callable[[dict], None] = (
         (lambda e: print(json.dumps(e), flush=True)) if args.jsonl else
         (lambda e: print("\r" + render_bars(e, bundle.labels) + "\x1b[K", end="", flush=True)))

@@ -105,7 +105,8 @@ class StreamedStep1:
                 return train_step.train_steps(spec, st, c, sc, labels, b, first_step, k, w,
                                               raw=r)
             w_axis = None if weights is None else 0
-            return jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, w_axis))(
+            return sharding.map_models(  # in groups of train.model_chunk, as resident epochs
+                one, (0, 0, 0, 0, 0, 0, w_axis), program.model_chunk, program.mesh)(
                 state, carry, scaler_, batches, raw, epoch_key, weights)
 
         def val(carry, scaler_, labels, rows, raw, weights, sums):

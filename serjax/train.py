@@ -48,6 +48,11 @@ def default_train_config() -> ml_collections.ConfigDict:
     c.standardize = True  # per-model StandardScaler fitted on TRAIN rows
     c.scan_unroll = 8  # steps unrolled inside the epoch's lax.scan (see docs/benchmarks.md)
     c.eval_batch_size = 256
+    # Models per device trained side by side in an epoch; the groups run one after another.
+    # 'auto': on CPU 2 (1 for frames_cnn), so a group's working set stays in cache; on
+    # GPU/TPU all at once. Or 'all', or a number. Same maths whatever the value
+    # (serjax.sharding.map_models; docs/benchmarks.md, Training).
+    c.model_chunk = "auto"
     # Step 1's inputs on the devices ('resident'), in host memory streamed in chunks of
     # stream_steps batches ('stream'), or 'auto': stream when they would fill more than
     # stream_fraction of a device's memory (never on CPU). See serjax.streaming.
@@ -82,6 +87,7 @@ def check_train_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError("train.checkpoint_every must be >= 1")
     if c.get("stream", "auto") not in streaming.STREAM_MODES:
         raise ValueError(f"train.stream={c.stream!r}; choose one of {streaming.STREAM_MODES}")
+    engine.model_chunk(c.get("model_chunk", "auto"), "cpu")  # raises for a bad value
     if int(c.get("stream_steps", 1)) < 1 or not 0 < float(c.get("stream_fraction", 0.5)):
         raise ValueError("train.stream_steps must be >= 1 and train.stream_fraction > 0")
 
@@ -149,7 +155,8 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     chunk = int(train_config.eval_batch_size)
 
     mesh = sharding.model_mesh(devices)
-    padded = sharding.padded_model_count(num_models, mesh)
+    program = engine.get_program(model_config, train_config, num_classes, mesh)
+    padded = sharding.padded_model_count(num_models, mesh, program.model_chunk)
     roles_p, seeds_p = sharding.pad_models(roles, padded), sharding.pad_models(seeds, padded)
     train_rows = grid_data.role_rows(roles_p, TRAIN)
     val_rows = grid_data.role_rows(roles_p, VAL, chunk)
@@ -159,7 +166,6 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     steps = grid_data.steps_per_epoch(roles, batch_size)
 
     put_m = lambda x: sharding.put_per_model(x, mesh)  # noqa: E731
-    program = engine.get_program(model_config, train_config, num_classes, mesh)
     stream, host_inputs = None, engine.extractor_inputs(data)
     if streaming.wants_streaming(train_config, host_inputs, mesh):
         stream = streaming.StreamedStep1(program, int(train_config.get("stream_steps", 8)))

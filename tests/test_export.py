@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from serjax import audio, discover, export, predict, stream
+from serjax import audio, discover, export, model_bundle, predict, stream
 from _inference_fixtures import LABELS, trained_run
 
 
@@ -55,7 +55,7 @@ def test_artifact_predicts_like_the_workdir(run, artifact):
 def test_best_model_of_an_artifact(run, artifact):
     # the artifact carries its models' test accuracies (predictions.csv stays in the workdir)
     meta = json.loads((artifact / "artifact.json").read_text())
-    scores = predict.test_accuracies(run.workdir, [1, 1], [0, 1])
+    scores = model_bundle.test_accuracies(run.workdir, [1, 1], [0, 1])
     assert meta["test_accuracy"] == scores and len(scores) == 2
     best = predict.load_bundle(artifact, "best")
     assert (best.folds, best.seeds) == ([1], [int(np.argmax(scores))])

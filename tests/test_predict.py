@@ -188,3 +188,66 @@ def test_frames_model_predicts_and_streams_like_its_feature_set(tmp_path):
     assert probs.shape == (len(LABELS),) and abs(float(probs.sum()) - 1) < 1e-5
     with pytest.raises(ValueError, match="serjax predict"):
         export.export_artifact(run.workdir, tmp_path / "art")
+
+
+def _speaker_norm_copy(run, tmp_path):
+    """The trained workdir with ``train.speaker_norm`` switched on in its config: the models
+    are the same, so the test can compare against ``checkpoint.predict_proba`` on features
+    normalised by the training code."""
+    import shutil
+
+    workdir = tmp_path / "speaker_norm"
+    shutil.copytree(run.workdir, workdir)
+    config = json.loads((workdir / "config.json").read_text())
+    config["train"]["speaker_norm"] = True
+    (workdir / "config.json").write_text(json.dumps(config))
+    return workdir
+
+
+def test_speaker_norm_models_predict_per_speaker(run, tmp_path):
+    from serjax import export, grid_data, model_bundle, stream
+
+    workdir = _speaker_norm_copy(run, tmp_path)
+    bundle = model_bundle.load_bundle(workdir)
+    assert bundle.speaker_norm
+    actors = (1, 2)
+    folders = [run.audio_dir / f"Actor_{a:02d}" for a in actors]
+    with pytest.raises(ValueError, match="--speaker name"):
+        predict.predict_files(bundle, folders, gender="male")
+    # Two actors x 4 files: too few per speaker for --speaker name, enough as one speaker.
+    by_name = predict.predict_files(bundle, folders, gender="male", speaker="name")
+    assert all("has 4 usable file(s)" in r.error and "at least 8" in r.error for r in by_name)
+    results = predict.predict_files(bundle, folders, gender="male", speaker="one")
+    assert len(results) == 8 and not any(r.error for r in results)
+    rows = _rows_of(run, actors)
+    by_file = {r.file: r for r in results}
+    mine = [by_file[str(run.files[i])] for i in rows]
+    want = grid_data.speaker_normalize({
+        "acoustic": run.features["acoustic"][rows],
+        "statistical": run.features["statistical"][rows], "actor": np.zeros(len(rows))})
+    np.testing.assert_allclose(np.stack([r.acoustic for r in mine]), want["acoustic"],
+                               atol=1e-5)
+    np.testing.assert_allclose(np.stack([r.statistical for r in mine]), want["statistical"],
+                               atol=1e-5)
+    reference = checkpoint.predict_proba(checkpoint.load_models(workdir), want["acoustic"],
+                                         want["statistical"], np.ones(len(rows))).mean(axis=0)
+    np.testing.assert_allclose(np.stack([r.probs for r in mine]), reference, atol=1e-5)
+    # --speaker name with a lower threshold: each actor by its own statistics.
+    named = [predict.FileResult(str(run.files[i]), acoustic=run.features["acoustic"][i],
+                                statistical=run.features["statistical"][i]) for i in rows]
+    predict.normalize_speakers(named, "name", min_files=4)
+    assert [r.speaker for r in named] == [corpora.parse("ravdess", run.files[i].name).actor
+                                          for i in rows]
+    per_actor = grid_data.speaker_normalize({
+        "acoustic": run.features["acoustic"][rows],
+        "statistical": run.features["statistical"][rows],
+        "actor": np.array([r.speaker for r in named])})
+    np.testing.assert_allclose(np.stack([r.acoustic for r in named]), per_actor["acoustic"],
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="cannot be read from this file name"):
+        predict.speaker_of(tmp_path / "my_recording.wav", "name")
+    # A live stream and the exported forward pass have no speaker batch: clear refusals.
+    with pytest.raises(ValueError, match="a live stream has none"):
+        stream.WindowClassifier(bundle, 22050)
+    with pytest.raises(ValueError, match="speaker_norm=True"):
+        export.export_artifact(workdir, tmp_path / "artifact")

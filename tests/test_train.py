@@ -22,18 +22,19 @@ def tiny_configs(epochs: int = 8):
     return model, config
 
 
-def tiny_grid():
-    """240 rows, 24 features, 4 classes, 6 actors in 3 actor folds (unequal sizes), 1 seed."""
+def tiny_grid(seeds_per_fold: int = 1):
+    """240 rows, 24 features, 4 classes, 6 actors in 3 actor folds (unequal sizes), 1 seed
+    (or ``seeds_per_fold``)."""
     data = grid_data.synthetic_arrays(240, num_features=24, num_classes=4, num_actors=6,
                                       separation=1.5, seed=0)
-    roles, folds, seeds = grid_data.actor_fold_roles(data["actor"], 3)
+    roles, folds, seeds = grid_data.actor_fold_roles(data["actor"], 3, seeds_per_fold)
     arrays = {k: data[k] for k in grid_data.DATA_KEYS}
     return arrays, roles, folds, seeds
 
 
 @pytest.fixture(scope="module")
 def baseline():
-    engine._PROGRAMS.clear()
+    engine.clear_programs()
     train_step.TRACE_COUNTS.clear()
     data, roles, folds, seeds = tiny_grid()
     model, config = tiny_configs()
@@ -104,12 +105,36 @@ def test_grid_model_equals_lone_run(baseline):
     np.testing.assert_allclose(lone.test_probs[0], result.test_probs[1], atol=1e-5)
 
 
+def test_model_groups_equal_all_models_at_once():
+    """train.model_chunk trains the models of an epoch in groups (CPU default: 2); 6 models in
+    groups of 4 (padded to 8: two groups) end where one vmap over all 6 ends, with one trace
+    of each epoch function."""
+    data, roles, _, seeds = tiny_grid(2)
+    model, config = tiny_configs(epochs=4)
+    results = {}
+    for chunk in ("all", "4"):
+        config.model_chunk = chunk
+        train_step.TRACE_COUNTS.clear()
+        results[chunk] = train.train_grid(data, roles, seeds, model, config, progress=False)
+        assert dict(train_step.TRACE_COUNTS) == {"extractor": 1, "classifier": 1}
+    together, grouped = results["all"], results["4"]
+    for a, b in zip(_leaves(together.params), _leaves(grouped.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(together.confusion, grouped.confusion)
+    for a, b in zip(together.test_probs, grouped.test_probs):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 def test_bad_inputs_get_clear_errors():
     data, roles, _, seeds = tiny_grid()
     model, config = tiny_configs()
     bad = ml_collections.ConfigDict(config)
     bad.epochs = 0
     with pytest.raises(ValueError, match="train.epochs"):
+        train.train_grid(data, roles, seeds, model, bad, progress=False)
+    bad = ml_collections.ConfigDict(config)
+    bad.model_chunk = "0"
+    with pytest.raises(ValueError, match="train.model_chunk='0'"):
         train.train_grid(data, roles, seeds, model, bad, progress=False)
     bad = ml_collections.ConfigDict(config)
     bad.batch_size = 0
