@@ -3,7 +3,7 @@
   python scripts/bench_train.py --epochs 25 --seeds 1,5,10     # the full table (long on CPU)
   python scripts/bench_train.py --epochs 5 --seeds 1,5,10      # what docs/benchmarks.md shows
   python scripts/bench_train.py --options                      # conv / pool / scan choices
-  python scripts/bench_train.py --groups                       # all models at once vs groups
+  python scripts/bench_train.py --groups [--frames]            # all models at once vs groups
 
 Data: synthetic arrays shaped like augmented RAVDESS (N = 2,880 rows, F = 162 acoustic,
 8 statistical, gender, 8 classes, 24 actors in 6 actor folds). For M = 6 folds × S seeds:
@@ -161,57 +161,71 @@ def bench_options(num_models: int = 6, steps: int = 8, repeats: int = 3) -> list
                 return jax.tree.map(lambda *a: jnp.stack(a), *outs)
 
         @jax.jit
-        def epoch(p, o, many=many, unroll=unroll):
+        def epoch(p, o, x, y, keys, many=many, unroll=unroll):
             def body(carry, xy):
                 p, o, _ = many(*carry, xy[0], xy[1], keys)
                 return (p, o), None
             return jax.lax.scan(body, (p, o), (x, y), unroll=unroll)[0]
-        compile_s = _timed(lambda: jax.block_until_ready(epoch(params, opt)))
-        best = min(_timed(lambda: jax.block_until_ready(epoch(params, opt)))
-                   for _ in range(repeats))
+        args = (params, opt, x, y, keys)  # arguments, not constants XLA could fold
+        compile_s = _timed(lambda: jax.block_until_ready(epoch(*args)))
+        best = min(_timed(lambda: jax.block_until_ready(epoch(*args))) for _ in range(repeats))
         rows.append({"conv": conv, "pool": pool, "models": mode, "unroll": unroll,
                      "compile_s": compile_s, "ms_per_step": 1e3 * best / steps})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
-def bench_groups(steps: int = 16, repeats: int = 3) -> list[dict]:
+def bench_groups(frames: bool = False, conv: str = "im2col", steps: int = 16,
+                 repeats: int = 3) -> list[dict]:
     """ms per model-step of one scanned extractor epoch: M models vmapped all at once versus
-    in groups of G (``lax.map(batch_size=G)``, what ``train.model_chunk`` does per device)."""
+    in groups of G (``lax.map(batch_size=G)``, what ``train.model_chunk`` does per device).
+    ``frames``: the frame-level ``frames_cnn`` on T = 160 frames (4 steps, fewer models)."""
     config = models.default_model_config()
-    module = models.Conv1DExtractor(config, 8)
+    config.conv_impl = conv
+    if frames:
+        config.kind, steps = "frames_cnn", 4
+        grid = [(6, 0), (6, 1), (6, 2), (12, 0), (12, 1)]
+    else:
+        grid = [(1, 0), (6, 0), (30, 0), (30, 1), (30, 2), (30, 3), (30, 4), (30, 6), (30, 10),
+                (60, 0), (60, 2), (60, 6)]
+    module = models.extractor_module(config, 8)
     tx = optax.adam(1e-3)
     step = _step_fn(module, tx)
     rows = []
-    for num_models, group in [(1, 0), (6, 0), (30, 0), (30, 2), (30, 6), (30, 10),
-                              (60, 0), (60, 6)]:
+    for num_models, group in grid:
         keys = jax.random.split(jax.random.key(0), num_models)
-        params = jax.vmap(lambda k: module.init(k, jnp.zeros((1, 162)), train=False))(keys)
+        if frames:
+            length = 160
+            x = {"frames": jax.random.normal(jax.random.key(1),
+                                             (num_models, steps, 64, length, 162)),
+                 "mask": jnp.arange(length) < jax.random.randint(
+                     jax.random.key(4), (num_models, steps, 64, 1), 60, length)}
+        else:
+            x = jax.random.normal(jax.random.key(1), (num_models, steps, 64, 162))
+        example = jax.tree.map(lambda a: a[0, 0, :1], x)
+        params = jax.vmap(lambda k: module.init(k, example, train=False))(keys)
         opt = jax.vmap(tx.init)(params)
-        x = jax.random.normal(jax.random.key(1), (steps, num_models, 64, 162))
-        y = jax.random.randint(jax.random.key(2), (steps, num_models, 64), 0, 8)
-        step_keys = jax.random.split(jax.random.key(3), (steps, num_models))
+        y = jax.random.randint(jax.random.key(2), (num_models, steps, 64), 0, 8)
+        step_keys = jax.random.split(jax.random.key(3), (num_models, steps))
 
         def one_model(p, o, xs, ys, ks):  # a whole epoch of one model
             def body(carry, inp):
                 p, o, _ = step(*carry, *inp)
                 return (p, o), None
-            return jax.lax.scan(body, (p, o), (xs, ys, ks), unroll=8)[0]
+            return jax.lax.scan(body, (p, o), (xs, ys, ks), unroll=min(8, steps))[0]
 
-        swap = lambda a: jnp.swapaxes(a, 0, 1)  # noqa: E731  [steps, M] -> [M, steps]
+        # the data are arguments, not closed-over constants XLA could fold at compile time
         if group == 0:
-            epoch = jax.jit(lambda p, o: jax.vmap(one_model)(p, o, swap(x), swap(y),
-                                                            swap(step_keys)))
-        else:
-            epoch = jax.jit(lambda p, o, g=group: jax.lax.map(
-                lambda a: one_model(*a), (p, o, swap(x), swap(y), swap(step_keys)),
-                batch_size=g))
-        compile_s = _timed(lambda: jax.block_until_ready(epoch(params, opt)))
-        best = min(_timed(lambda: jax.block_until_ready(epoch(params, opt)))
-                   for _ in range(repeats))
+            epoch = jax.jit(jax.vmap(one_model))
+        else:  # as sharding.map_models: groups of 1 are a plain lax.map, no vmap inside
+            epoch = jax.jit(lambda *a, g=group: jax.lax.map(
+                lambda b: one_model(*b), a, batch_size=None if g == 1 else g))
+        args = (params, opt, x, y, step_keys)
+        compile_s = _timed(lambda: jax.block_until_ready(epoch(*args)))
+        best = min(_timed(lambda: jax.block_until_ready(epoch(*args))) for _ in range(repeats))
         rows.append({"models": num_models, "group": group or "all", "compile_s": compile_s,
                      "ms_per_model_step": 1e3 * best / steps / num_models})
-    print("| M | models per group | compile s | ms per model-step |")
+    print(f"{config.kind}, conv {conv}: | M | models per group | compile s | ms per model-step |")
     print("|---|---|---:|---:|")
     for r in rows:
         print(f"| {r['models']} | {r['group']} | {r['compile_s']:.1f} | "
@@ -227,6 +241,10 @@ def main():
     parser.add_argument("--options", action="store_true", help="compare CPU formulations")
     parser.add_argument("--groups", action="store_true",
                         help="models vmapped all at once vs in groups (train.model_chunk)")
+    parser.add_argument("--frames", action="store_true",
+                        help="with --groups: the frame-level frames_cnn extractor")
+    parser.add_argument("--conv", default="im2col", choices=models.CONV_IMPLS,
+                        help="with --groups: the convolution (model.conv_impl)")
     args = parser.parse_args()
     print(f"devices: {jax.devices()}; dense matmul {matmul_flops() / 1e9:.0f} GFLOP/s",
           flush=True)
@@ -234,7 +252,7 @@ def main():
         bench_options()
         return
     if args.groups:
-        bench_groups()
+        bench_groups(frames=args.frames, conv=args.conv)
         return
     data = grid_data.synthetic_arrays(args.rows, 162, 8, 24, separation=1.0, seed=0)
     model_config = models.default_model_config()

@@ -88,6 +88,8 @@ def map_models(fn, in_axes, chunk: int, mesh: Mesh):
             return fn(*[next(it) if ax == 0 else a for a, ax in zip(shared, in_axes)])
         if jax.tree.leaves(per_model_args)[0].shape[0] <= chunk:
             return jax.vmap(one)(per_model_args)
+        if chunk == 1:  # a plain loop: no model axis at all inside (a vmap of 1 is slower)
+            return jax.lax.map(one, per_model_args)
         return jax.lax.map(one, per_model_args, batch_size=chunk)
 
     def run(*args):
