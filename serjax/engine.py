@@ -114,6 +114,11 @@ def model_chunk(value, platform: str, kind: str = "fusionnet") -> int:
     return int(value)
 
 
+#: Compiled at ``train.xla_opt_level`` (XLA's full optimisation by default): the epochs and
+#: the deep features of every row, which run long enough for it to pay; the rest at level 0.
+HEAVY = ("epoch", "fused")
+
+
 class GridProgram:
     """Compiled functions for ``M`` models (padded to the mesh) over ``N`` rows."""
 
@@ -161,7 +166,9 @@ class GridProgram:
                 deep = deep_features(self.extractor, params, sc, extractor_inputs(data),
                                      all_rows, chunk)[:data["label"].shape[0]]
                 return fuse_and_fit(deep, data, rows)
-            return jax.vmap(one)(state1.best_params, scaler, train_rows)
+            # every row through every frozen extractor: as heavy as an epoch, so grouped too
+            return sharding.map_models(one, (0, 0, 0), self.model_chunk, mesh)(
+                state1.best_params, scaler, train_rows)
 
         def fused_from_deep(deep, data, train_rows):  # deep [M, N, D] (serjax.streaming)
             return jax.vmap(fuse_and_fit, in_axes=(0, None, 0))(deep, data, train_rows)
@@ -215,7 +222,7 @@ class GridProgram:
              getattr(a, "sharding", None)) for a in leaves))
         if signature not in self._executables:
             start = time.perf_counter()
-            level = self.epoch_opt_level if name.startswith("epoch") else 0
+            level = self.epoch_opt_level if name.startswith(HEAVY) else 0
             options = {} if level < 0 else {"xla_backend_optimization_level": level}
             self._executables[signature] = fn.lower(*args).compile(compiler_options=options)
             self.compile_times[name] = time.perf_counter() - start
