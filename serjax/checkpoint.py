@@ -51,9 +51,13 @@ class Models(NamedTuple):
 # ---------------------------------------------------------------- periodic grid checkpoints
 
 def grid_fingerprint(data: dict, roles: np.ndarray, seeds: np.ndarray, model_config,
-                     train_config) -> str:
-    """Hash of everything that must match for a checkpoint to be resumed."""
+                     train_config, padded_models: int | None = None) -> str:
+    """Hash of everything that must match for a checkpoint to be resumed. ``padded_models``:
+    the model axis after padding to the devices and model groups, which shapes the saved
+    state (a run checkpointed on 4 devices, or on a GPU, pads differently from 1 CPU)."""
     h = hashlib.sha256()
+    if padded_models is not None:
+        h.update(f"padded models {padded_models}".encode())
     for name in sorted(data):
         h.update(f"{name}{np.asarray(data[name]).shape}".encode())
         _hash_rows(h, data[name])
@@ -86,7 +90,8 @@ def progress_manager(workdir, fingerprint: str) -> ocp.CheckpointManager:
         if found != fingerprint:
             raise ValueError(
                 f"{root} holds checkpoints of a different grid (data, roles, seeds or config "
-                "changed); use a fresh --workdir or delete that folder to start over")
+                "changed, or the device count or model groups, which pad the model axis "
+                "differently); use a fresh --workdir or delete that folder to start over")
     elif distributed.is_main():
         atomic.write_json(stamp, {"fingerprint": fingerprint})
     options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)

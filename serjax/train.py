@@ -191,7 +191,8 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
 
     manager, done = None, 0
     if workdir is not None:
-        fingerprint = checkpoint.grid_fingerprint(data, roles, seeds, model_config, train_config)
+        fingerprint = checkpoint.grid_fingerprint(data, roles, seeds, model_config, train_config,
+                                                  padded)
         manager = checkpoint.progress_manager(workdir, fingerprint)
         done, state = checkpoint.restore_progress(manager, state)
         state["curves"] = np.asarray(state["curves"])

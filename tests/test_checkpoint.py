@@ -61,3 +61,13 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path, monkeypatch):
 def test_load_models_names_the_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="models.json"):
         checkpoint.load_models(tmp_path)
+
+
+def test_fingerprint_covers_the_padded_model_axis():
+    """A grid checkpointed with another padding of the model axis (more devices, a GPU's
+    model groups) has differently shaped state: it must not be resumed."""
+    data, roles, _, seeds = tiny_grid()
+    model, config = tiny_configs()
+    prints = {checkpoint.grid_fingerprint(data, roles, seeds, model, config, padded)
+              for padded in (3, 4, None)}
+    assert len(prints) == 3
