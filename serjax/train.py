@@ -166,12 +166,12 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     steps = grid_data.steps_per_epoch(roles, batch_size)
 
     put_m = lambda x: sharding.put_per_model(x, mesh)  # noqa: E731
-    stream, host_inputs = None, engine.extractor_inputs(data)
+    stream, host_inputs, uploaded = None, engine.extractor_inputs(data), data
     if streaming.wants_streaming(train_config, host_inputs, mesh):
         stream = streaming.StreamedStep1(program, int(train_config.get("stream_steps", 8)))
         # host_inputs stay on the host (memory-mapped); the rest goes up as usual
-        data = {k: v for k, v in data.items() if k not in ("acoustic", "frame_mask")}
-    dev = sharding.put_replicated(data, mesh)  # one upload, in chunks; no host copy
+        uploaded = {k: v for k, v in data.items() if k not in ("acoustic", "frame_mask")}
+    dev = sharding.put_replicated(uploaded, mesh)  # one upload, in chunks; no host copy
     seeds_d = put_m(np.asarray(seeds_p, np.int32))
     train_d, val_d, test_d = put_m(train_rows), put_m(val_rows), put_m(test_rows)
     all_rows_d = sharding.put_replicated(all_rows, mesh)

@@ -113,3 +113,15 @@ def test_host_rows_reads_padding_as_row_zero():
     assert out["frames"].shape == (2, 2, 2, 3) and out["mask"].shape == (2, 2, 2)
     np.testing.assert_array_equal(out["frames"][0, 1], frames[0])
     np.testing.assert_array_equal(out["frames"][1, 0], frames[1])
+
+
+def test_streamed_checkpoints_are_fingerprinted_with_their_acoustic_features(tmp_path):
+    """Streaming keeps the acoustic features off the devices, not out of the checkpoint's
+    fingerprint: other features in the same workdir are refused, not resumed."""
+    data, roles, _, seeds = tiny_grid()
+    model, config = tiny_configs(epochs=1)
+    config.stream = "stream"
+    train.train_grid(data, roles, seeds, model, config, workdir=tmp_path, progress=False)
+    changed = dict(data, acoustic=data["acoustic"] + 1.0)
+    with pytest.raises(ValueError, match="different grid"):
+        train.train_grid(changed, roles, seeds, model, config, workdir=tmp_path, progress=False)
