@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from serjax import engine, grid_data, models, train
+from serjax import engine, grid_data, models, sharding, train
 
 
 def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
@@ -178,7 +178,7 @@ def bench_options(num_models: int = 6, steps: int = 8, repeats: int = 3) -> list
 def bench_groups(frames: bool = False, conv: str = "im2col", steps: int = 16,
                  repeats: int = 3) -> list[dict]:
     """ms per model-step of one scanned extractor epoch: M models vmapped all at once versus
-    in groups of G (``lax.map(batch_size=G)``, what ``train.model_chunk`` does per device).
+    in groups of G (``sharding.map_models``, what ``train.model_chunk`` does per device).
     ``frames``: the frame-level ``frames_cnn`` on T = 160 frames (4 steps, fewer models)."""
     config = models.default_model_config()
     config.conv_impl = conv
@@ -214,12 +214,9 @@ def bench_groups(frames: bool = False, conv: str = "im2col", steps: int = 16,
                 return (p, o), None
             return jax.lax.scan(body, (p, o), (xs, ys, ks), unroll=min(8, steps))[0]
 
-        # the data are arguments, not closed-over constants XLA could fold at compile time
-        if group == 0:
-            epoch = jax.jit(jax.vmap(one_model))
-        else:  # as sharding.map_models: groups of 1 are a plain lax.map, no vmap inside
-            epoch = jax.jit(lambda *a, g=group: jax.lax.map(
-                lambda b: one_model(*b), a, batch_size=None if g == 1 else g))
+        # the grouping train_grid uses (group 0 = one vmap over all); the data are arguments,
+        # not closed-over constants XLA could fold at compile time
+        epoch = jax.jit(sharding.map_models(one_model, (0,) * 5, group, sharding.model_mesh()))
         args = (params, opt, x, y, step_keys)
         compile_s = _timed(lambda: jax.block_until_ready(epoch(*args)))
         best = min(_timed(lambda: jax.block_until_ready(epoch(*args))) for _ in range(repeats))

@@ -80,7 +80,7 @@ def map_models(fn, in_axes, chunk: int, mesh: Mesh):
     if chunk <= 0:
         return jax.vmap(fn, in_axes=in_axes)
     devices = mesh.size
-    rows = NamedSharding(mesh, PartitionSpec(MODEL_AXIS))
+    rows = per_model(mesh)  # on the [devices, M / devices] view: one row per device
 
     def local(shared, per_model_args):  # the models of one device, `chunk` at a time
         def one(xs):
