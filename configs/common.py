@@ -1,14 +1,17 @@
 """Shared defaults every experiment config starts from (imported as ``import common``).
 
 Sections: ``data`` (which corpora, where they are), ``audio`` / ``augment`` / ``features``
-(serjax.features.spec), ``folds`` (serjax.folds), ``model`` (serjax.models), ``train``
-(serjax.train), and ``seeds`` (how many seeds each split is trained with, all at once).
+(serjax.features.spec), ``folds`` (serjax.splits.folds), ``model`` (serjax.models.networks), ``train``
+(serjax.training.train), and ``seeds`` (how many seeds each split is trained with, all at once).
 """
 
 import ml_collections
 
-from serjax import corpora, folds, models, train
+from serjax.corpora import naming
 from serjax.features import spec
+from serjax.models import networks
+from serjax.splits import schemes
+from serjax.training import train
 
 
 def base_config(corpus: str = "ravdess", scheme: str = "consecutive") -> ml_collections.ConfigDict:
@@ -25,10 +28,10 @@ def base_config(corpus: str = "ravdess", scheme: str = "consecutive") -> ml_coll
     c.data.synthetic_seed = 0
     c.data.cache_dir = ""   # features, prepared datasets, synthetic corpora; "" = ~/.cache/serjax
 
-    c.folds = folds.default_folds_config(scheme)
-    c.model = models.default_model_config()
+    c.folds = schemes.default_folds_config(scheme)
+    c.model = networks.default_model_config()
     c.train = train.default_train_config()
     c.seeds = 3             # seeds per split: models = splits × seeds, trained in one program
     c.seed_offset = 0       # seed values are seed_offset .. seed_offset + seeds - 1
-    c.labels = corpora.SUPERSET_LABELS if corpus == "superset" else corpora.LABELS
+    c.labels = naming.SUPERSET_LABELS if corpus == "superset" else naming.LABELS
     return c

@@ -45,7 +45,7 @@ def speechlike(seconds: float, sr: int, f0: float, rng: np.random.Generator) -> 
 
 
 def synthetic_table(files: int, seconds: float, seed: int):
-    from serjax.dataset import InMemoryTable  # noqa: PLC0415
+    from serjax.corpora.dataset import InMemoryTable
 
     rng = np.random.default_rng(seed)
     rates = [RATES[i % len(RATES)] for i in range(files)]
@@ -83,6 +83,7 @@ def timed(fn):
 def features_only(table, config) -> list[tuple[str, float, str]]:
     """(name, files/s, note) for librosa serial and JAX batched on prepared waveforms."""
     import jax  # noqa: PLC0415
+
     from serjax.features import extract  # noqa: PLC0415
     items = [extract.Item("bench", str(table.path[i]), str(table.actor[i]), int(table.gender[i]),
                           int(table.label[i]), table.waves[i], int(table.sample_rate[i]))
@@ -144,6 +145,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import jax  # noqa: PLC0415
+
     from serjax.features import spec  # noqa: PLC0415
     config = spec.default_config()
     config.features.jax_batch_size = args.batch_size

@@ -42,10 +42,11 @@ def train_point(num_models: int, num_rows: int, epochs: int, frames: int = 0,
                 stream: str = "resident") -> dict:
     """Trains one synthetic grid; returns its timings and the process's peak memory.
     ``frames > 0``: the frames extractor on ``[N, frames, 162]`` inputs."""
-    from serjax import grid_data, models, train
+    from serjax.models import networks
+    from serjax.training import grid_data, train
 
     folds, seeds_per_fold = 11, -(-num_models // 11)
-    model = models.default_model_config()
+    model = networks.default_model_config()
     if frames:
         data = grid_data.synthetic_frames(num_rows, frames, 162, 6, 121, seed=0)
         model.kind = "frames_cnn"
@@ -84,7 +85,7 @@ def upload_point(path: str, how: str) -> dict:
     """Uploads the float16 frames memmap at ``path`` as float32, ``how`` = naive | chunked."""
     import jax
 
-    from serjax import sharding
+    from serjax.training import sharding
 
     source = np.load(path, mmap_mode="r")
     mesh = sharding.model_mesh(jax.devices()[:1])

@@ -2,10 +2,10 @@
 
     /work/venv/bin/python scripts/bench_stream.py --windows 200 --files 24
 
-Models: the paper's SER-FusionNet (``models.default_model_config()``: Conv1D 32 -> 64, Dense 32,
+Models: the paper's SER-FusionNet (``networks.default_model_config()``: Conv1D 32 -> 64, Dense 32,
 MLP 12, 8 classes) with freshly initialised weights (latency does not depend on the values),
 as one model and as the 18-model ensemble of 6 folds × 3 seeds; or ``--workdir W`` to time a
-trained run. Audio: synthetic RAVDESS utterances (``serjax.synth.render_file``) at 48 kHz,
+trained run. Audio: synthetic RAVDESS utterances (``serjax.synth.corpus.render_file``) at 48 kHz,
 concatenated and resampled once to 22,050 Hz; windows of 2.5 s every 0.5 s.
 
 Prints (Markdown) per-window latency p50 / p95 after ``--warmup`` windows for each feature path
@@ -30,24 +30,27 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from serjax import audio, corpora, model_bundle, predict, stream  # noqa: E402
+from serjax.corpora import naming
+from serjax.features import audio
+from serjax.serve import live, model_bundle, predict
 
 
-def random_bundle(num_models: int, labels=corpora.LABELS) -> model_bundle.Bundle:
+def random_bundle(num_models: int, labels=naming.LABELS) -> model_bundle.Bundle:
     """A Bundle of freshly initialised paper models (identity scalers)."""
     import jax
     import jax.numpy as jnp
 
-    from serjax import checkpoint, models
     from serjax.features import spec
-    from serjax.train_step import Scaler
+    from serjax.models import networks
+    from serjax.training import checkpoint
+    from serjax.training.model_step import Scaler
     config = spec.default_config()
     config.seeds = 3
-    model_config = models.default_model_config()
+    model_config = networks.default_model_config()
     n = len(labels)
-    extractor = models.Conv1DExtractor(model_config, n)
-    classifier = models.MLPClassifier(model_config, n)
-    width = models.fused_width(model_config, len(spec.statistical_names(config.features)))
+    extractor = networks.Conv1DExtractor(model_config, n)
+    classifier = networks.MLPClassifier(model_config, n)
+    width = networks.fused_width(model_config, len(spec.statistical_names(config.features)))
     keys = jax.random.split(jax.random.key(0), num_models)
     params = jax.vmap(lambda k: {
         "extractor": extractor.init(jax.random.fold_in(k, 1), jnp.zeros((1, 162)), train=False),
@@ -67,12 +70,12 @@ def speech(seconds: float, out_dir: pathlib.Path | None = None) -> tuple[np.ndar
     """(float32 speech at 22,050 Hz of at least ``seconds``, written file paths)."""
     import soundfile
 
-    from serjax import synth
+    from serjax.synth import corpus
     waves, paths, i = [], [], 0
     while sum(w.size for w in waves) < seconds * 22_050 or (out_dir and len(paths) < 24):
         actor, emotion = i % 24 + 1, ("01", "03", "04", "05", "06", "07")[i % 6]
         name = f"03-01-{emotion}-02-01-01-{actor:02d}.wav"
-        samples = synth.render_file(corpora.parse("ravdess", name), name, seed=1)
+        samples = corpus.render_file(naming.parse("ravdess", name), name, seed=1)
         if out_dir is not None:
             paths.append(out_dir / name)
             soundfile.write(paths[-1], samples, 48_000, subtype="PCM_16")
@@ -84,7 +87,7 @@ def speech(seconds: float, out_dir: pathlib.Path | None = None) -> tuple[np.ndar
 def window_latency(bundle, wave, features: str, windows: int, warmup: int) -> dict:
     sr = 22_050
     window_n, hop_n = int(2.5 * sr), int(0.5 * sr)
-    model = stream.WindowClassifier(bundle, window_n, features)
+    model = live.WindowClassifier(bundle, window_n, features)
     model.warm_up()
     total, trim = [], []
     starts = [(k * hop_n) % (wave.size - window_n) for k in range(windows + warmup)]
@@ -108,7 +111,7 @@ def component_latency(bundle, wave, repeats: int) -> dict:
     """p50 ms of the JAX features alone and of the forward pass alone (one 2.5 s window)."""
     import jax
     window_n = int(2.5 * 22_050)
-    features = jax.jit(stream.traceable_features(bundle.config))
+    features = jax.jit(live.traceable_features(bundle.config))
     window, length = wave[:window_n], np.int32(window_n)
     summary, stats = jax.block_until_ready(features(window, length))
     classifier = predict.Classifier(bundle)
@@ -154,7 +157,7 @@ def main() -> None:
         print("\n| models | features | p50 ms | p95 ms | trim p50 | feat+fwd p50 | x real time "
               "(hop/p95) |\n|---|---|---|---|---|---|---|")
         for name, bundle in bundles:
-            for features in stream.FEATURE_PATHS:
+            for features in live.FEATURE_PATHS:
                 r = window_latency(bundle, wave, features, args.windows, args.warmup)
                 print(f"| {name} | {features} | {r['p50']:.1f} | {r['p95']:.1f} | "
                       f"{r['trim_p50']:.1f} | {r['rest_p50']:.1f} | {2500 / r['p95']:.0f} "

@@ -1,4 +1,4 @@
-"""Benchmark of the training engine: the vmapped grid versus a Python loop over models.
+"""Benchmark of the training engine: the vmapped grid versus a Python loop over networks.
 
   python scripts/bench_train.py --epochs 25 --seeds 1,5,10     # the full table (long on CPU)
   python scripts/bench_train.py --epochs 5 --seeds 1,5,10      # what docs/benchmarks.md shows
@@ -25,7 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from serjax import engine, grid_data, models, sharding, train
+from serjax.models import networks
+from serjax.training import grid_data, programs, sharding, train
 
 
 def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
@@ -90,8 +91,8 @@ def _step_fn(module, tx):
 
 
 def step_flops(model_config, num_models: int, batch: int, features: int, classes: int):
-    """XLA's FLOP count of one vmapped extractor training step of ``num_models`` models."""
-    module = models.Conv1DExtractor(model_config, classes)
+    """XLA's FLOP count of one vmapped extractor training step of ``num_models`` networks."""
+    module = networks.Conv1DExtractor(model_config, classes)
     tx = optax.adam(1e-3)
     keys = jax.random.split(jax.random.key(0), num_models)
     params = jax.vmap(lambda k: module.init(k, jnp.zeros((1, features)), train=False))(keys)
@@ -108,11 +109,11 @@ def bench_grid(data, seeds_per_fold: int, epochs: int, model_config, train_confi
     arrays = {k: data[k] for k in grid_data.DATA_KEYS}
     roles, folds, seeds = grid_data.actor_fold_roles(data["actor"], 6, seeds_per_fold)
     m = len(seeds)
-    engine.clear_programs()  # each row compiles from scratch, as a new process would
+    programs.clear_programs()  # each row compiles from scratch, as a new process would
     start = time.perf_counter()
     grid = train.train_grid(arrays, roles, seeds, model_config, train_config, progress=False)
     a_wall = time.perf_counter() - start
-    engine.clear_programs()  # (b) compiles its own executables too (one per fold size)
+    programs.clear_programs()  # (b) compiles its own executables too (one per fold size)
     start, b_compile, b_train = time.perf_counter(), 0.0, 0.0
     for i in range(m):
         r = train.train_grid(arrays, roles[i:i + 1], seeds[i:i + 1], model_config, train_config,
@@ -145,9 +146,9 @@ def bench_options(num_models: int = 6, steps: int = 8, repeats: int = 3) -> list
                                      ("im2col", "flax", "vmap", steps),
                                      ("lax", "slices", "unrolled models", steps),
                                      ("im2col", "slices", "unrolled models", steps)]:
-        config = models.default_model_config()
+        config = networks.default_model_config()
         config.conv_impl, config.pool_impl = conv, pool
-        module = models.Conv1DExtractor(config, 8)
+        module = networks.Conv1DExtractor(config, 8)
         step = _step_fn(module, tx)
         keys = jax.random.split(jax.random.key(2), num_models)
         params = jax.vmap(lambda k: module.init(k, x[0, 0], train=False))(keys)
@@ -180,7 +181,7 @@ def bench_groups(frames: bool = False, conv: str = "im2col", steps: int = 16,
     """ms per model-step of one scanned extractor epoch: M models vmapped all at once versus
     in groups of G (``sharding.map_models``, what ``train.model_chunk`` does per device).
     ``frames``: the frame-level ``frames_cnn`` on T = 160 frames (4 steps, fewer models)."""
-    config = models.default_model_config()
+    config = networks.default_model_config()
     config.conv_impl = conv
     if frames:
         config.kind, steps = "frames_cnn", 4
@@ -188,7 +189,7 @@ def bench_groups(frames: bool = False, conv: str = "im2col", steps: int = 16,
     else:
         grid = [(1, 0), (6, 0), (30, 0), (30, 1), (30, 2), (30, 3), (30, 4), (30, 6), (30, 10),
                 (60, 0), (60, 2), (60, 6)]
-    module = models.extractor_module(config, 8)
+    module = networks.extractor_module(config, 8)
     tx = optax.adam(1e-3)
     step = _step_fn(module, tx)
     rows = []
@@ -240,7 +241,7 @@ def main():
                         help="models vmapped all at once vs in groups (train.model_chunk)")
     parser.add_argument("--frames", action="store_true",
                         help="with --groups: the frame-level frames_cnn extractor")
-    parser.add_argument("--conv", default="im2col", choices=models.CONV_IMPLS,
+    parser.add_argument("--conv", default="im2col", choices=networks.CONV_IMPLS,
                         help="with --groups: the convolution (model.conv_impl)")
     args = parser.parse_args()
     print(f"devices: {jax.devices()}; dense matmul {matmul_flops() / 1e9:.0f} GFLOP/s",
@@ -252,7 +253,7 @@ def main():
         bench_groups(frames=args.frames, conv=args.conv)
         return
     data = grid_data.synthetic_arrays(args.rows, 162, 8, 24, separation=1.0, seed=0)
-    model_config = models.default_model_config()
+    model_config = networks.default_model_config()
     ceiling_s, ceiling_flops = matmul_ceiling(model_config)
     print(f"matmuls of one extractor step alone, each at its own shape: {1e3 * ceiling_s:.2f} ms "
           f"per model-step, {ceiling_flops / 1e9:.0f} GFLOP/s (the most a step can reach)",

@@ -2,7 +2,8 @@
 
 No work lives here; every subcommand calls one importable function, so notebooks and scripts
 can do exactly what the command does. Heavy imports (JAX, librosa, TFDS) happen inside the
-subcommand that needs them, so ``serjax --help`` is instant.
+subcommand that needs them, so ``serjax --help`` is instant: the function-level imports below
+are deferred for start-up time, not to dodge an import cycle (there is none; a test checks).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ CORPUS_CHOICES = ("ravdess", "crema_d", "savee", "tess")
 
 
 def _cmd_synth(args: argparse.Namespace) -> None:
-    from serjax import synth
+    from serjax.synth import corpus as synth
 
     summary = synth.synthesize(args.corpus, args.out_dir, scale=args.scale, seed=args.seed,
                                progress=not args.quiet)
@@ -24,7 +25,7 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> None:
-    from serjax import dataset
+    from serjax.corpora import dataset
 
     result = dataset.build(args.corpus, args.manual_dir, args.data_dir)
     print(result.summary())
@@ -50,15 +51,18 @@ def _split_config_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
 def _cmd_features(args: argparse.Namespace) -> None:
     from serjax import config as config_lib
     from serjax import experiment
+    from serjax.features import precompute
 
     config = config_lib.load_config(args.config, args.overrides)
-    feature_set = experiment.prepare_features(config)
-    print(experiment.describe_features(feature_set))
+    experiment.validate(config)
+    feature_set = precompute.prepare_features(config)
+    print(precompute.describe(feature_set))
 
 
 def _cmd_cv(args: argparse.Namespace) -> None:
     from serjax import config as config_lib
-    from serjax import distributed, experiment
+    from serjax import experiment
+    from serjax.training import distributed
 
     config = config_lib.load_config(args.config, args.overrides)
     distributed.initialize_from_args(args)
@@ -102,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cv", help="run a config's cross-validation: all folds × seeds at once")
     p.add_argument("--config", required=True, help="configs/NAME.py or NAME")
     p.add_argument("--workdir", type=Path, required=True, help="outputs and checkpoints")
-    from serjax import distributed
+    from serjax.training import distributed
 
     distributed.add_arguments(p)
     p.set_defaults(func=_cmd_cv)
@@ -114,9 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
 
     # Subcommands whose arguments live beside their code (each module imports no JAX at load).
-    from serjax import compare, export, predict, reproduce, stream
+    from serjax.evaluation import compare
+    from serjax.paper import reproduce
+    from serjax.serve import export, live, predict
 
-    for module in (predict, stream, export, reproduce, compare):
+    for module in (predict, live, export, reproduce, compare):
         module.add_cli(sub)
     return parser
 

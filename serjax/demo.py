@@ -1,7 +1,7 @@
 """``serjax demo``, the main job: a synthetic RAVDESS corpus in its Kaggle layout → the TFDS
 builder → cached features → 6-fold actor CV × 3 seeds, all 18 models in one program.
 
-Nothing is downloaded: the corpus is generated (``serjax.synth``), so the demo runs on any
+Nothing is downloaded: the corpus is generated (``serjax.synth.corpus``), so the demo runs on any
 fresh machine. It is ``configs/demo.py`` run through the same code as ``serjax cv``.
 """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from serjax import corpora
-from serjax.dataset import InMemoryTable
+from serjax.corpora import naming
+from serjax.corpora.dataset import InMemoryTable
 
 
 def speechlike(seconds: float, sr: int, f0: float, seed: int, *, silence_s: float = 0.3,
@@ -37,7 +37,7 @@ def tiny_table(n: int = 6, *, corpus: str = "ravdess", seed: int = 0, bad: dict 
             wave = bad[i]
         waves.append(wave)
         rows.append((f"Actor_{i % 3 + 1:02d}/file_{i:03d}.wav", f"{corpus}/{i % 3 + 1:02d}",
-                     corpora.MALE if i % 2 == 0 else corpora.FEMALE, i % 6, sr, wave.shape[0]))
+                     naming.MALE if i % 2 == 0 else naming.FEMALE, i % 6, sr, wave.shape[0]))
     rows_sorted = sorted(range(n), key=lambda i: rows[i][0])
     col = lambda j, dtype: np.array([rows[i][j] for i in rows_sorted], dtype)  # noqa: E731
     return InMemoryTable(

@@ -1,11 +1,11 @@
 """A tiny trained workdir for the inference tests (predict, stream, export), built once per
 test session and shared by the three modules through ``functools.cache``.
 
-Synthetic RAVDESS utterances (``serjax.synth.render_file``) of two well-separated emotions, sad
+Synthetic RAVDESS utterances (``serjax.synth.corpus.render_file``) of two well-separated emotions, sad
 and angry, for all 24 actors × 2 statements at 48 kHz; features through the real precompute
 (``precompute.precompute`` over an in-memory CorpusTable, librosa backend, no augmentation);
 2 actor folds (test actors 01-04 and 05-08) × 2 seeds = 4 models trained with
-``serjax.train.train_grid`` (small extractor, 10 epochs per step); the workdir gets
+``serjax.training.train.train_grid`` (small extractor, 10 epochs per step); the workdir gets
 ``config.json``, ``models/`` and ``predictions.csv`` as ``serjax cv`` writes them.
 """
 
@@ -22,8 +22,8 @@ import tempfile
 import numpy as np
 import soundfile
 
-from serjax import corpora
-from serjax.dataset import InMemoryTable
+from serjax.corpora import naming
+from serjax.corpora.dataset import InMemoryTable
 
 EMOTIONS = {"04": "sad", "05": "angry"}
 LABELS = ("sad", "angry")
@@ -47,15 +47,16 @@ def experiment_config(frames: bool = False):
     ``frames`` the frame-level extractor on ``features.acoustic='frames'``."""
     import ml_collections
 
-    from serjax import models, train
     from serjax.features import spec
+    from serjax.models import networks
+    from serjax.training import train
     c = spec.default_config()
     c.augment.copies = 0
     c.features.backend = "librosa"
     c.features.workers = 1
     c.data = ml_collections.ConfigDict({"corpus": "ravdess", "synthetic_scale": 0.0})
     c.folds = ml_collections.ConfigDict({"scheme": "test"})
-    c.model = models.default_model_config()
+    c.model = networks.default_model_config()
     c.model.conv_features, c.model.kernel_sizes = (16,), (5,)
     c.train = train.default_train_config()
     c.train.epochs = 10
@@ -71,24 +72,24 @@ def experiment_config(frames: bool = False):
 
 
 def write_utterances(audio_dir: pathlib.Path) -> list[pathlib.Path]:
-    from serjax import synth
+    from serjax.synth import corpus
     paths = []
     for actor in range(1, 25):
         for emo in EMOTIONS:
             for statement in ("01", "02"):
                 name = f"03-01-{emo}-01-{statement}-01-{actor:02d}.wav"
-                info = corpora.parse("ravdess", name)
+                info = naming.parse("ravdess", name)
                 path = audio_dir / f"Actor_{actor:02d}" / name
                 path.parent.mkdir(parents=True, exist_ok=True)
-                soundfile.write(path, synth.render_file(info, name, seed=0),
-                                corpora.NATIVE_RATES["ravdess"], subtype="PCM_16")
+                soundfile.write(path, corpus.render_file(info, name, seed=0),
+                                naming.NATIVE_RATES["ravdess"], subtype="PCM_16")
                 paths.append(path)
     return paths
 
 
 def memory_table(paths: list[pathlib.Path], audio_dir: pathlib.Path) -> InMemoryTable:
-    from serjax import discover
-    infos = [corpora.parse("ravdess", p.name) for p in paths]
+    from serjax.corpora import discover
+    infos = [naming.parse("ravdess", p.name) for p in paths]
     reads = [discover.read_wav(p) for p in paths]
     return InMemoryTable(
         corpus=np.array(["ravdess"] * len(paths)),
@@ -118,7 +119,7 @@ def write_predictions(workdir: pathlib.Path, result, feature_set, labels) -> Non
         writer.writerow(["file", "actor", "true", "predicted", "fold", "seed"])
         for m in range(result.num_models):
             for row, pred in zip(result.test_rows[m], result.test_pred[m]):
-                true = labels[LABELS.index(corpora.LABELS[feature_set.label[row]])]
+                true = labels[LABELS.index(naming.LABELS[feature_set.label[row]])]
                 writer.writerow([feature_set.path[row], feature_set.actor[row], true,
                                  labels[pred], m // len(SEEDS), SEEDS[m % len(SEEDS)]])
 
@@ -128,8 +129,8 @@ def trained_run(frames: bool = False) -> TrainedRun:
     """Builds (once per process) the audio, features, 4 models and workdir (``frames``: the
     frame-level extractor)."""
     from serjax import config as config_lib
-    from serjax import train
     from serjax.features import precompute
+    from serjax.training import train
     root = pathlib.Path(tempfile.mkdtemp(prefix="serjax-inference-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     audio_dir, workdir = root / "audio", root / "workdir"
@@ -138,7 +139,7 @@ def trained_run(frames: bool = False) -> TrainedRun:
     config = experiment_config(frames)
     fs = precompute.precompute([table], config, root / "features", workers=1, progress=False)
     assert fs.num_rows == len(paths), fs.manifest["skipped"]
-    label = np.array([LABELS.index(corpora.LABELS[i]) for i in fs.label], np.int32)
+    label = np.array([LABELS.index(naming.LABELS[i]) for i in fs.label], np.int32)
     data = {"acoustic": np.asarray(fs.acoustic), "statistical": np.asarray(fs.statistical),
             "gender": np.asarray(fs.gender), "label": label}
     if frames:

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from serjax import corpora
+from serjax.corpora import naming
 
 # --------------------------------------------------------------------------- hand-made corpora
 # A handful of short sine-wave WAVs per corpus, named and laid out exactly as the Kaggle
 # downloads are, including their quirks (duplicate trees, TESS's folder spellings). Each
-# corpus's expected contents are the names written, parsed with serjax.corpora.
+# corpus's expected contents are the names written, parsed with serjax.corpora.naming.
 
 TINY_SECONDS = 0.25
 
@@ -112,8 +112,8 @@ def tiny_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_names(tiny_root) -> dict[str, list[str]]:
-    """{corpus: file names written (each once)} for the tiny corpora."""
-    return {corpus: _names_under(tiny_root / corpus) for corpus in corpora.CORPORA}
+    """{corpus: file names written (each once)} for the tiny naming."""
+    return {corpus: _names_under(tiny_root / corpus) for corpus in naming.CORPORA}
 
 
 def _names_under(folder: Path) -> list[str]:
@@ -123,14 +123,14 @@ def _names_under(folder: Path) -> list[str]:
 @pytest.fixture(scope="session")
 def tiny_built(tiny_root, tmp_path_factory) -> tuple[Path, dict]:
     """(data_dir, {corpus: BuildResult}): the four tiny corpora prepared once per session."""
-    from serjax import dataset
+    from serjax.corpora import dataset
     data_dir = tmp_path_factory.mktemp("tiny_data")
-    results = {c: dataset.build(c, tiny_root / c, data_dir) for c in corpora.CORPORA}
+    results = {c: dataset.build(c, tiny_root / c, data_dir) for c in naming.CORPORA}
     return data_dir, results
 
 
 # --------------------------------------------------------------------------- synthetic corpora
-# serjax.synth's corpora at the smallest scale that keeps every actor and class (one file per
+# serjax.synth.corpus's corpora at the smallest scale that keeps every actor and class (one file per
 # actor × emotion; 794 files, ~15 s to write on 2 cores): builders must reproduce its plan.
 
 SYNTH_SCALE = 0.01
@@ -139,9 +139,9 @@ SYNTH_SEED = 0
 
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory) -> Path:
-    """A root with ravdess/ crema_d/ savee/ tess/ written by serjax.synth.synthesize("all")
+    """A root with ravdess/ crema_d/ savee/ tess/ written by serjax.synth.corpus.synthesize("all")
     at SYNTH_SCALE, SYNTH_SEED (read-only by convention)."""
-    from serjax import synth
+    from serjax.synth import corpus as synth
     root = tmp_path_factory.mktemp("synth_corpora")
     synth.synthesize("all", root, scale=SYNTH_SCALE, seed=SYNTH_SEED, progress=False)
     return root
@@ -150,7 +150,7 @@ def synth_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def synth_built(synth_root, tmp_path_factory) -> tuple[Path, dict]:
     """(data_dir, {corpus: BuildResult}): the four synthetic corpora prepared once."""
-    from serjax import dataset
+    from serjax.corpora import dataset
     data_dir = tmp_path_factory.mktemp("synth_data")
-    results = {c: dataset.build(c, synth_root / c, data_dir) for c in corpora.CORPORA}
+    results = {c: dataset.build(c, synth_root / c, data_dir) for c in naming.CORPORA}
     return data_dir, results

@@ -1,11 +1,10 @@
-"""serjax.audio: int16 -> float32, resampling to 22,050 Hz, trimming, windows, bad audio."""
+"""serjax.features.audio: int16 -> float32, resampling to 22,050 Hz, trimming, windows, bad audio."""
 
 import numpy as np
 import pytest
-
 from _feature_tables import speechlike
-from serjax import audio
-from serjax.features import spec
+
+from serjax.features import audio, spec
 
 
 def _cfg(**overrides):

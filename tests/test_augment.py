@@ -1,10 +1,9 @@
-"""serjax.augment (and its JAX twins): each augmentation does what it claims, reproducibly."""
+"""serjax.features.augment (and its JAX twins): each augmentation does what it claims, reproducibly."""
 
 import numpy as np
 import pytest
 
-from serjax import augment
-from serjax.features import jax_augment, spec
+from serjax.features import augment, jax_augment, spec
 
 SR = 22_050
 N_FFT, HOP = 2048, 512

@@ -1,4 +1,4 @@
-"""serjax.baselines and serjax.raw_waveform on small in-memory grids (no audio, no features)."""
+"""serjax.paper.baselines and serjax.paper.raw_waveform on small in-memory grids (no audio, no features)."""
 
 import json
 
@@ -6,8 +6,9 @@ import ml_collections
 import numpy as np
 import pytest
 
-from serjax import baselines, grid_data, raw_waveform, train
-from serjax.grid_data import TEST, TRAIN
+from serjax.paper import baselines, raw_waveform
+from serjax.training import grid_data, train
+from serjax.training.grid_data import TEST, TRAIN
 
 
 def _grid(num_rows=240, folds=3, seeds=2, separation=3.0):

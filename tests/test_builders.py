@@ -1,4 +1,4 @@
-"""The four TFDS builders, build/load/ensure_built, bad input (serjax.dataset, datasets/)."""
+"""The four TFDS builders, build/load/ensure_built, bad input (serjax.corpora.dataset, datasets/)."""
 
 import collections
 import json
@@ -11,10 +11,11 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from conftest import SYNTH_SCALE, TINY_COUNTS, TINY_DUPLICATES, write_wav
-from serjax import corpora, dataset, discover, synth
-from serjax.tfds_base import GENDER_NAMES, MANIFEST_NAME
+
+from serjax.corpora import dataset, discover, naming
+from serjax.corpora.tfds_base import GENDER_NAMES, MANIFEST_NAME
+from serjax.synth import corpus as synth
 
 
 def _planned(corpus):
@@ -23,7 +24,7 @@ def _planned(corpus):
 
 def _expected_counts(infos):
     return {
-        "label": collections.Counter(corpora.LABELS[i.label] for i in infos),
+        "label": collections.Counter(naming.LABELS[i.label] for i in infos),
         "actor": collections.Counter(i.actor for i in infos),
         "gender_files": collections.Counter(GENDER_NAMES[i.gender] for i in infos),
         "gender_actors": collections.Counter(GENDER_NAMES[g] for _, g in
@@ -31,7 +32,7 @@ def _expected_counts(infos):
     }
 
 
-@pytest.mark.parametrize("corpus", corpora.CORPORA)
+@pytest.mark.parametrize("corpus", naming.CORPORA)
 def test_build_reproduces_the_synth_plan(synth_built, corpus):
     data_dir, results = synth_built
     result, plan = results[corpus], _planned(corpus)
@@ -62,7 +63,7 @@ def test_exact_numbers_per_corpus(synth_built):
     assert synth_built[1]["crema_d"].manifest["sex_table"].startswith("packaged")
 
 
-@pytest.mark.parametrize("corpus", corpora.CORPORA)
+@pytest.mark.parametrize("corpus", naming.CORPORA)
 def test_load_table_matches_the_plan(synth_root, synth_built, corpus):
     table = dataset.load(corpus, synth_built[0])
     plan = dict(_planned(corpus))
@@ -74,7 +75,7 @@ def test_load_table_matches_the_plan(synth_root, synth_built, corpus):
     assert table.statement.tolist() == [i.statement for i in infos]
     assert table.intensity.tolist() == [i.intensity for i in infos]
     assert set(table.corpus) == {corpus}
-    assert set(table.sample_rate.tolist()) == {corpora.NATIVE_RATES[corpus]}
+    assert set(table.sample_rate.tolist()) == {naming.NATIVE_RATES[corpus]}
     for i in (0, len(table) - 1):
         audio, rate = discover.read_wav(synth_root / corpus / table.path[i])
         np.testing.assert_array_equal(table.audio(i), audio)
@@ -85,15 +86,15 @@ def test_load_table_matches_the_plan(synth_root, synth_built, corpus):
 
 def test_superset_merge(synth_built):
     table = dataset.load_superset(synth_built[0])
-    plan = [info for c in corpora.CORPORA for _, info in _planned(c)]
-    kept = [i for i in plan if i.emotion in corpora.SUPERSET_LABELS]
+    plan = [info for c in naming.CORPORA for _, info in _planned(c)]
+    kept = [i for i in plan if i.emotion in naming.SUPERSET_LABELS]
     # Dropped: RAVDESS calm + surprise (1 per actor each), SAVEE su (1 each), TESS ps (2 each).
     assert len(plan) == 794 and len(table) == len(kept) == 794 - 2 * 24 - 4 - 2 * 2
     assert collections.Counter(table.label.tolist()) == collections.Counter(i.label for i in kept)
-    assert set(table.label.tolist()) == {corpora.LABEL_INDEX[n] for n in corpora.SUPERSET_LABELS}
+    assert set(table.label.tolist()) == {naming.LABEL_INDEX[n] for n in naming.SUPERSET_LABELS}
     actors = dict(zip(table.actor.tolist(), table.gender.tolist()))
     assert len(actors) == 121
-    assert collections.Counter(actors.values()) == {corpora.FEMALE: 57, corpora.MALE: 64}
+    assert collections.Counter(actors.values()) == {naming.FEMALE: 57, naming.MALE: 64}
     order = list(zip(table.corpus, table.path))
     assert order == sorted(order)
     assert table.fingerprint != dataset.load("tess", synth_built[0]).fingerprint
@@ -141,7 +142,7 @@ def test_reads_back_with_tensorflow_hidden(tiny_root, tmp_path):
                 return self.inner.find_spec(name, path, target)
         sys.meta_path[:] = [HideTF(f) for f in sys.meta_path]
         import tensorflow_datasets as tfds
-        from serjax import dataset
+        from serjax.corpora import dataset
         result = dataset.build("savee", {str(tiny_root / "savee")!r}, {str(tmp_path)!r})
         source = tfds.builder_from_directory(str(result.version_dir)).as_data_source()["train"]
         example = source[0]
@@ -180,7 +181,7 @@ def _bad_crema_d(tiny_root, tmp_path):
 
 def test_bad_files_are_skipped_listed_and_warned(tiny_root, tmp_path, caplog):
     manual = _bad_crema_d(tiny_root, tmp_path)
-    with caplog.at_level(logging.WARNING, logger="serjax.dataset"):
+    with caplog.at_level(logging.WARNING, logger="serjax.corpora.dataset"):
         result = dataset.build("crema_d", manual, tmp_path / "data")
     assert result.num_examples == 18
     reasons = {s["path"].rsplit("/", 1)[1]: s["reason"] for s in result.manifest["skipped"]}
@@ -226,7 +227,7 @@ def test_ensure_built_builds_only_missing_or_changed(tiny_root, tiny_built, tmp_
     data_dir, results = tiny_built
     records = {c: next(r.version_dir.glob("*.array_record*")).stat().st_mtime_ns
                for c, r in results.items()}
-    dirs = dataset.ensure_built(tiny_root, corpora.CORPORA, data_dir)
+    dirs = dataset.ensure_built(tiny_root, naming.CORPORA, data_dir)
     assert dirs == {c: r.version_dir for c, r in results.items()}
     assert {c: next(d.glob("*.array_record*")).stat().st_mtime_ns
             for c, d in dirs.items()} == records   # nothing rebuilt
@@ -250,7 +251,8 @@ def test_build_without_overwrite_returns_existing(tiny_root, tiny_built):
 
 def test_record_index_matches_a_scan_of_the_records(tiny_built, tmp_path):
     import tensorflow_datasets as tfds
-    from serjax import tfds_base
+
+    from serjax.corpora import tfds_base
 
     data_dir, results = tiny_built
     vdir = results["crema_d"].version_dir

@@ -3,9 +3,9 @@
 import jax
 import numpy as np
 import pytest
-
-from serjax import checkpoint, train
 from test_train import tiny_configs, tiny_grid
+
+from serjax.training import checkpoint, train
 
 
 class Killed(Exception):

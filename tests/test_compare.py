@@ -1,4 +1,4 @@
-"""serjax.compare: pairing two runs over (fold, seed) models, paired t and sign-flip p-values."""
+"""serjax.evaluation.compare: pairing two runs over (fold, seed) models, paired t and sign-flip p-values."""
 
 import json
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from serjax import compare
+from serjax.evaluation import compare
 
 
 def _write_run(path, accuracies, folds, seeds, n_test=10, labels=("a", "b"), config=None):

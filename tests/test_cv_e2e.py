@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from serjax import config as config_lib
-from serjax import experiment, folds
+from serjax import experiment
+from serjax.splits import folds
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,19 @@
-"""Finding corpus files under a manual dir, and reading/checking WAVs (serjax.discover)."""
+"""Finding corpus files under a manual dir, and reading/checking WAVs (serjax.corpora.discover)."""
 
 import shutil
 import struct
 
 import numpy as np
 import pytest
-
 from conftest import TINY_COUNTS, TINY_DUPLICATES, write_wav
-from serjax import corpora, discover
+
+from serjax.corpora import discover, naming
 
 
-@pytest.mark.parametrize("corpus", corpora.CORPORA)
+@pytest.mark.parametrize("corpus", naming.CORPORA)
 def test_discover_counts_each_file_once(tiny_root, tiny_names, corpus):
     found = discover.discover(corpus, tiny_root / corpus)
-    assert [f.info for f in found.files] == [corpora.parse(corpus, f.abspath.name)
+    assert [f.info for f in found.files] == [naming.parse(corpus, f.abspath.name)
                                              for f in found.files]
     assert sorted(f.abspath.name for f in found.files) == tiny_names[corpus]
     assert len(found.files) == TINY_COUNTS[corpus]
@@ -62,13 +62,13 @@ def test_crema_d_demographics_in_folder_overrides_packaged(tmp_path):
     write_wav(tmp_path / "AudioWAV" / "1001_DFA_ANG_XX.wav", 16_000)
     write_wav(tmp_path / "AudioWAV" / "1002_DFA_ANG_XX.wav", 16_000)
     packaged = discover.discover("crema_d", tmp_path)
-    assert [f.info.gender for f in packaged.files] == [corpora.MALE, corpora.FEMALE]
+    assert [f.info.gender for f in packaged.files] == [naming.MALE, naming.FEMALE]
     assert packaged.sex_table_source.startswith("packaged")
     (tmp_path / "meta").mkdir()
     (tmp_path / "meta" / "VideoDemographics.csv").write_text(
         "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Female,Caucasian,Not Hispanic\n")
     user = discover.discover("crema_d", tmp_path)
-    assert [f.info.gender for f in user.files] == [corpora.FEMALE, corpora.FEMALE]
+    assert [f.info.gender for f in user.files] == [naming.FEMALE, naming.FEMALE]
     assert user.sex_table_source == "meta/VideoDemographics.csv in the manual directory (1 actors)"
     (tmp_path / "meta" / "VideoDemographics.csv").write_text("ActorID,Sex\n1001,robot\n")
     with pytest.raises(discover.DatasetError, match="VideoDemographics.csv: cannot read"):

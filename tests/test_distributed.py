@@ -11,19 +11,19 @@ import sys
 import jax
 import numpy as np
 import pytest
-
-from serjax import checkpoint, distributed, sharding, train
 from test_train import tiny_configs, tiny_grid
+
+from serjax.training import checkpoint, distributed, sharding, train
 
 EPOCHS = 3
 
 WORKER = """
 import json, sys
 sys.path.insert(0, {tests!r})
-from serjax import distributed
+from serjax.training import distributed
 assert distributed.initialize({address!r}, 2, {pid}) is True
 import jax
-from serjax import sharding, train
+from serjax.training import sharding, train
 from test_train import tiny_configs, tiny_grid
 sharding.UPLOAD_CHUNK_BYTES = 4096  # features go up in chunks, as frames would
 assert (jax.process_count(), jax.local_device_count(), jax.device_count()) == (2, 2, 4)

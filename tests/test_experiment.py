@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from serjax import config as config_lib
-from serjax import corpora, experiment, folds
+from serjax import experiment
+from serjax.corpora import naming, sources
+from serjax.splits import folds, schemes
 
 
 def _config(**overrides):
@@ -22,27 +24,27 @@ def _config(**overrides):
     ({"data.synthetic_scale": 2.0}, "synthetic_scale"),
 ])
 def test_bad_config_values_get_clear_errors(override, message):
-    with pytest.raises(experiment.ExperimentError, match=message):
+    with pytest.raises(config_lib.ConfigError, match=message):
         experiment.validate(_config(**override))
 
 
 def test_empty_data_root_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv("SERJAX_DATA_ROOT", raising=False)
-    with pytest.raises(experiment.ExperimentError, match="no data: set --config.data.root"):
-        experiment.data_root(_config())
-    with pytest.raises(experiment.ExperimentError, match="is not a folder"):
-        experiment.data_root(_config(**{"data.root": str(tmp_path / "missing")}))
+    with pytest.raises(config_lib.ConfigError, match="no data: set --config.data.root"):
+        sources.data_root(_config())
+    with pytest.raises(config_lib.ConfigError, match="is not a folder"):
+        sources.data_root(_config(**{"data.root": str(tmp_path / "missing")}))
     empty = tmp_path / "empty"
     empty.mkdir()
     c = _config(**{"data.root": str(empty), "data.cache_dir": str(tmp_path / "cache")})
     with pytest.raises(ValueError, match="ravdess"):
-        experiment.load_tables(c, progress=False)
+        sources.load_tables(c, progress=False)
 
 
 def test_more_folds_than_actors_is_a_clear_error():
     c = _config(**{"folds.scheme": "actor_folds", "folds.n_folds": 30})
     with pytest.raises(ValueError, match="n_folds"):
-        folds.from_config(c.folds, corpora.all_actors("ravdess"), seeds=(0,))
+        schemes.from_config(c.folds, naming.all_actors("ravdess"), seeds=(0,))
 
 
 def test_all_configs_load_and_validate():
@@ -50,4 +52,4 @@ def test_all_configs_load_and_validate():
         c = config_lib.load_config(name)
         experiment.validate(c)
         assert json.loads(config_lib.to_json(c))["data"]["corpus"] in ("ravdess", "superset")
-    assert config_lib.load_config("superset_cv").labels == corpora.SUPERSET_LABELS
+    assert config_lib.load_config("superset_cv").labels == naming.SUPERSET_LABELS

@@ -7,9 +7,11 @@ import json
 
 import numpy as np
 import pytest
-
-from serjax import audio, discover, export, model_bundle, predict, stream
 from _inference_fixtures import LABELS, trained_run
+
+from serjax.corpora import discover
+from serjax.features import audio
+from serjax.serve import export, live, model_bundle, predict
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def test_exported_functions_match_in_process_model(run):
     got3 = np.asarray(functions["inference"].call(acoustic[:3], statistical[:3], gender[:3]))
     np.testing.assert_allclose(got3, expected[:3], rtol=0, atol=1e-6)  # batch size is symbolic
 
-    window = stream.WindowClassifier(bundle, int(2.5 * 22_050))
+    window = live.WindowClassifier(bundle, int(2.5 * 22_050))
     samples, rate = discover.read_wav(run.files[10])
     wave = window.prepare(audio.resample(audio.to_float32(samples), rate, 22_050, "soxr_hq")
                           [: window.window_samples])

@@ -5,10 +5,10 @@ import librosa
 import numpy as np
 import pytest
 import scipy.stats
-
 from _feature_tables import speechlike
-from serjax import audio, corpora
-from serjax.features import acoustic, spec, statistical
+
+from serjax.corpora import naming
+from serjax.features import acoustic, audio, spec, statistical
 
 SR = 22_050
 
@@ -81,8 +81,8 @@ def test_statistical_matches_scipy_and_librosa(wave):
 
 
 def test_gender_bit_male_is_one():
-    assert statistical.gender_bit(corpora.MALE) == 1
-    assert statistical.gender_bit(corpora.FEMALE) == 0
+    assert statistical.gender_bit(naming.MALE) == 1
+    assert statistical.gender_bit(naming.FEMALE) == 0
     with pytest.raises(ValueError, match="neither"):
         statistical.gender_bit(2)
 

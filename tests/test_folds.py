@@ -6,10 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serjax import corpora, folds, folds_doc
-from serjax.folds import TEST, TRAIN, UNUSED, VAL, LeakageError, Split
+from serjax.corpora import naming
+from serjax.splits import folds, folds_doc, schemes
+from serjax.splits.folds import TEST, TRAIN, UNUSED, VAL, LeakageError, Split
 
-RAVDESS = corpora.all_actors("ravdess")
+RAVDESS = naming.all_actors("ravdess")
 SUPERSET = folds.superset_actors()
 REAL_RAVDESS = RAVDESS[:12]
 
@@ -28,9 +29,9 @@ def test_ravdess_schemes_cover_each_actor_once_in_six_folds_of_four():
         assert [len(f) for f in assignment] == [4] * 6
         _every_actor_once(assignment, RAVDESS)
     # The paper's folds hold 2 male (odd) + 2 female (even) actors each; EmoBox's do not.
-    males = [sum(corpora.actor_gender(a) for a in f) for f in folds.ravdess_folds("consecutive")]
+    males = [sum(naming.actor_gender(a) for a in f) for f in folds.ravdess_folds("consecutive")]
     assert males == [2] * 6
-    assert [sum(corpora.actor_gender(a) for a in f)
+    assert [sum(naming.actor_gender(a) for a in f)
             for f in folds.ravdess_folds("emobox")] == [3, 0, 3, 3, 1, 2]
 
 
@@ -52,8 +53,8 @@ def test_ravdess_subset_keeps_complete_folds_and_rejects_partial_ones():
 
 
 def test_superset_has_121_actors_with_the_papers_gender_counts():
-    genders = Counter(corpora.actor_gender(a) for a in SUPERSET)
-    assert len(SUPERSET) == 121 and genders == {corpora.MALE: 64, corpora.FEMALE: 57}
+    genders = Counter(naming.actor_gender(a) for a in SUPERSET)
+    assert len(SUPERSET) == 121 and genders == {naming.MALE: 64, naming.FEMALE: 57}
     assert SUPERSET[:4] == folds.PAPER_HOLDOUT_TEST_ACTORS
 
 
@@ -63,9 +64,9 @@ def test_superset_folds_are_11_by_11_and_balanced(seed):
     assert [len(f) for f in assignment] == [11] * 11
     _every_actor_once(assignment, SUPERSET)
     keys = {
-        "corpus_gender": lambda a: (a.split("/")[0], corpora.actor_gender(a)),
+        "corpus_gender": lambda a: (a.split("/")[0], naming.actor_gender(a)),
         "corpus": lambda a: a.split("/")[0],
-        "gender": corpora.actor_gender,
+        "gender": naming.actor_gender,
     }
     for key in keys.values():
         groups = {key(a) for a in SUPERSET}
@@ -73,7 +74,7 @@ def test_superset_folds_are_11_by_11_and_balanced(seed):
             per_fold = [sum(key(a) == g for a in f) for f in assignment]
             assert max(per_fold) - min(per_fold) <= 1, (g, per_fold)
     # CREMA-D's 48 m / 43 f over 11 folds: 4-5 male and 3-4 female CREMA-D actors per fold.
-    crema_f = [sum(a.startswith("crema_d/") and corpora.actor_gender(a) == corpora.FEMALE
+    crema_f = [sum(a.startswith("crema_d/") and naming.actor_gender(a) == naming.FEMALE
                    for a in f) for f in assignment]
     assert sorted(Counter(crema_f).items()) == [(3, 1), (4, 10)]
 
@@ -90,7 +91,7 @@ def test_actor_folds_on_the_real_ravdess_actors_gives_3_gender_balanced_folds():
     assignment = folds.actor_folds(REAL_RAVDESS, 3, seed=0)
     assert [len(f) for f in assignment] == [4, 4, 4]
     _every_actor_once(assignment, REAL_RAVDESS)
-    assert all(sum(corpora.actor_gender(a) for a in f) == 2 for f in assignment)
+    assert all(sum(naming.actor_gender(a) for a in f) == 2 for f in assignment)
     uneven = folds.actor_folds(REAL_RAVDESS, 5, seed=0, stratify="none")
     assert sorted(len(f) for f in uneven) == [2, 2, 2, 3, 3]
 
@@ -124,7 +125,7 @@ def test_cv_splits_validation_actors_come_from_training_actors_only():
         assert s.test_actors == test_fold
         assert not set(s.val_actors) & set(test_fold)
         assert sorted(s.train_actors + s.val_actors + s.test_actors) == sorted(RAVDESS)
-        assert sorted(corpora.actor_gender(a) for a in s.val_actors) == [0, 1]  # 1 f, 1 m
+        assert sorted(naming.actor_gender(a) for a in s.val_actors) == [0, 1]  # 1 f, 1 m
         assert len(s.train_actors) == 18
     # Deterministic from (split seed, fold, seed); seeds see different validation actors.
     again = folds.cv_splits(folds.ravdess_folds("emobox"), seeds=(0, 1, 2), split_seed=0)
@@ -137,7 +138,7 @@ def test_superset_validation_actors_are_gender_balanced_and_corpus_aware():
     assert len(splits) == 11
     for s in splits:
         assert len(s.val_actors) == 11 and len(s.train_actors) == 99
-        genders = Counter(corpora.actor_gender(a) for a in s.val_actors)
+        genders = Counter(naming.actor_gender(a) for a in s.val_actors)
         assert sorted(genders.values()) == [5, 6]
         corpus = Counter(a.split("/")[0] for a in s.val_actors)
         # CREMA-D holds ~3/4 of the training actors, so most validation actors.
@@ -291,7 +292,7 @@ def test_speaker_dependent_check_applies_the_file_rule():
 
 def test_from_config_builds_every_scheme():
     def build(scheme, actors, **kw):
-        return folds.from_config(folds.default_folds_config(scheme, **kw), actors, seeds=(0, 1))
+        return schemes.from_config(schemes.default_folds_config(scheme, **kw), actors, seeds=(0, 1))
     assert len(build("consecutive", RAVDESS)) == 12
     assert build("emobox", RAVDESS)[0].test_actors == folds.ravdess_folds("emobox")[0]
     assert len(build("consecutive", REAL_RAVDESS)) == 6
@@ -301,8 +302,8 @@ def test_from_config_builds_every_scheme():
     assert holdout[0].test_actors == ("ravdess/05", "ravdess/06")
     source, label, actor, aug = _random_rows()
     rows = {"source": source, "label": label, "actor": actor, "augmented": aug}
-    cfg = folds.default_folds_config("random")
-    assert all(s.speaker_dependent for s in folds.from_config(cfg, RAVDESS[:3], rows=rows))
+    cfg = schemes.default_folds_config("random")
+    assert all(s.speaker_dependent for s in schemes.from_config(cfg, RAVDESS[:3], rows=rows))
 
 
 @pytest.mark.parametrize("scheme, actors, kw, match", [
@@ -315,19 +316,19 @@ def test_from_config_builds_every_scheme():
 ])
 def test_from_config_errors_are_clear(scheme, actors, kw, match):
     with pytest.raises(ValueError, match=match):
-        folds.from_config(folds.default_folds_config(scheme, **kw), actors)
+        schemes.from_config(schemes.default_folds_config(scheme, **kw), actors)
 
 
 def test_from_config_rejects_unknown_fields():
     with pytest.raises(ValueError, match="unknown folds config field"):
-        folds.from_config({"scheme": "consecutive", "nfolds": 6}, RAVDESS)
+        schemes.from_config({"scheme": "consecutive", "nfolds": 6}, RAVDESS)
     with pytest.raises(ValueError, match="unknown folds config field"):
-        folds.default_folds_config("consecutive", seeds=3)
+        schemes.default_folds_config("consecutive", seeds=3)
 
 
 def test_docs_folds_md_matches_the_code():
     doc = Path(__file__).resolve().parents[1] / "docs" / "folds.md"
     assert doc.read_text(encoding="utf-8") == folds_doc.folds_markdown(), (
-        "docs/folds.md is stale: run `python -m serjax.folds_doc docs/folds.md`")
+        "docs/folds.md is stale: run `python -m serjax.splits.folds_doc docs/folds.md`")
     assert "| 0 | 01, 11, 20, 21 |" not in doc.read_text()  # emobox is the second column
     assert "| 0 | 01, 02, 03, 04 | 01, 11, 20, 21 |" in doc.read_text()

@@ -7,11 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from serjax import grid_data, models, train, train_step
+from serjax.models import networks
+from serjax.training import grid_data, model_step, train
 
 
 def frames_configs():
-    model = models.default_model_config()
+    model = networks.default_model_config()
     model.kind = "frames_cnn"
     model.frames_conv_features = (8, 8)
     model.dropout = 0.1
@@ -75,10 +76,10 @@ def test_test_speakers_never_touch_training(frames_grid):
 
 
 def test_frames_extractor_ignores_padding():
-    config = models.default_model_config()
+    config = networks.default_model_config()
     config.kind = "frames_cnn"
     config.frames_conv_features = (6, 5)
-    module = models.extractor_module(config, 4)
+    module = networks.extractor_module(config, 4)
     frames = jax.random.normal(jax.random.key(0), (2, 19, 7))
     short = {"frames": frames, "mask": jnp.ones((2, 19), bool)}
     padded = {"frames": jnp.pad(frames, [(0, 0), (0, 13), (0, 0)]) + 0.0,
@@ -90,7 +91,7 @@ def test_frames_extractor_ignores_padding():
     np.testing.assert_allclose(a_deep, b_deep, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(a_logits, b_logits, rtol=1e-5, atol=1e-6)
     # conv(k5, 7→6) + conv(k5, 6→5) + Dense(2*5 → 32) + head Dense(32 → 4)
-    assert models.param_count(params) == (5 * 7 * 6 + 6) + (5 * 6 * 5 + 5) + (10 * 32 + 32) + (
+    assert networks.param_count(params) == (5 * 7 * 6 + 6) + (5 * 6 * 5 + 5) + (10 * 32 + 32) + (
         32 * 4 + 4)
 
 
@@ -98,20 +99,20 @@ def test_pool_time_and_masked_pooling():
     h = jnp.arange(1.0, 8.0)[None, :, None]  # 7 frames, the last 2 padding
     mask = (jnp.arange(7) < 5)[None].astype(jnp.float32)
     h = h * mask[..., None]
-    mean, m = models.pool_time(h, mask, 2, "mean")
+    mean, m = networks.pool_time(h, mask, 2, "mean")
     np.testing.assert_allclose(mean[0, :, 0], [1.5, 3.5, 5.0, 0.0])
     np.testing.assert_array_equal(m[0], [1, 1, 1, 0])
-    top, _ = models.pool_time(h, mask, 3, "max")
+    top, _ = networks.pool_time(h, mask, 3, "max")
     np.testing.assert_allclose(top[0, :, 0], [3.0, 5.0, 0.0])
-    np.testing.assert_allclose(models.masked_mean_max(h, mask)[0], [3.0, 5.0])
+    np.testing.assert_allclose(networks.masked_mean_max(h, mask)[0], [3.0, 5.0])
 
 
 def test_spec_augment_masks_spans_within_real_frames():
-    aug = train_step.SpecAugment(time_masks=1, time_width=3, feature_masks=1, feature_width=2)
+    aug = model_step.SpecAugment(time_masks=1, time_width=3, feature_masks=1, feature_width=2)
     x = {"frames": jnp.ones((64, 10, 6)), "mask": jnp.arange(10)[None] < jnp.full((64, 1), 7)}
-    out = train_step.spec_augment(x, jax.random.key(0), aug)
+    out = model_step.spec_augment(x, jax.random.key(0), aug)
     frames = np.asarray(out["frames"])
-    again = train_step.spec_augment(x, jax.random.key(0), aug)["frames"]
+    again = model_step.spec_augment(x, jax.random.key(0), aug)["frames"]
     np.testing.assert_array_equal(frames, again)  # a pure function of the key
     zero_time = (frames == 0).all(2)  # whole frames masked
     zero_feat = (frames == 0).all(1)  # whole feature bands masked
@@ -121,14 +122,14 @@ def test_spec_augment_masks_spans_within_real_frames():
     for row in zero_feat:  # one contiguous band per row
         idx = np.flatnonzero(row)
         assert idx.size == 0 or idx[-1] - idx[0] + 1 == idx.size
-    summary = train_step.spec_augment(jnp.ones((64, 6)), jax.random.key(1), aug)
+    summary = model_step.spec_augment(jnp.ones((64, 6)), jax.random.key(1), aug)
     assert summary.shape == (64, 6) and ((summary == 0).sum(1) <= 2).all()
 
 
 def test_class_weights_from_train_rows():
     labels = jnp.asarray([0, 0, 0, 1, 2, 2, 3, 3], jnp.int32)
     batches = jnp.asarray([[0, 1, 2], [3, 4, 5], [-1, -1, -1]], jnp.int32)  # rows 6, 7 unused
-    weights = train_step.class_weights(labels, batches, 4)
+    weights = model_step.class_weights(labels, batches, 4)
     # 6 rows, 3 classes present: 6 / (3 * n_c); class 3 (no TRAIN rows) gets 0
     np.testing.assert_allclose(weights, [6 / 9, 2.0, 1.0, 0.0], rtol=1e-6)
 

@@ -6,10 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from _feature_tables import tiny_table
-from serjax import audio
-from serjax.features import acoustic, jax_features, spec, statistical
+
+from serjax.features import acoustic, audio, jax_features, spec, statistical
 
 SR = 22_050
 REALDATA = Path("/work/shared/realdata")
@@ -33,15 +32,16 @@ SYNTH_FILES = (("ravdess", "03-01-05-02-01-01-01.wav"), ("crema_d", "1001_DFA_AN
 
 
 def _prepared_synthetic():
-    """Harmonic test voices (tiny table) and serjax.synth's source-filter speech."""
-    from serjax import corpora, synth
+    """Harmonic test voices (tiny table) and serjax.synth.corpus's source-filter speech."""
+    from serjax.corpora import naming
+    from serjax.synth import corpus as synth
     cfg = spec.default_config()
     table = tiny_table(6)
     waves = [audio.prepare(table.audio(i), int(table.sample_rate[i]), cfg.audio)
              for i in range(6)]
     for corpus, name in SYNTH_FILES:
-        samples = synth.render_file(corpora.parse(corpus, name), name, 0)
-        waves.append(audio.prepare(samples, corpora.NATIVE_RATES[corpus], cfg.audio, name=name))
+        samples = synth.render_file(naming.parse(corpus, name), name, 0)
+        waves.append(audio.prepare(samples, naming.NATIVE_RATES[corpus], cfg.audio, name=name))
     return waves
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from serjax import metrics
+from serjax.evaluation import metrics
 
 CASES = [
     # (y_true, y_pred, num_classes)
@@ -62,7 +62,8 @@ def test_summarize_over_folds_and_seeds():
 def test_write_report_files(tmp_path):
     import json
 
-    from serjax import report, train
+    from serjax.evaluation import report
+    from serjax.training import train
     curves = {p: {c: np.random.default_rng(0).random((3, 2)) for c in
                   ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "stopped")}
               for p in train.PHASES}

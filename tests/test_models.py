@@ -6,18 +6,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from serjax import models, pooling
+from serjax.models import networks, pooling
 
 
 def _count(config, num_features=162, num_classes=8):
-    module = models.Conv1DExtractor(config, num_classes)
+    module = networks.Conv1DExtractor(config, num_classes)
     params = module.init(jax.random.key(0), jnp.zeros((2, num_features)), train=False)
     logits, deep = module.apply(params, jnp.zeros((3, num_features)), train=False)
-    return models.param_count(params), logits.shape, deep.shape
+    return networks.param_count(params), logits.shape, deep.shape
 
 
 def test_default_extractor_shapes_and_parameter_count():
-    count, logits, deep = _count(models.default_model_config())
+    count, logits, deep = _count(networks.default_model_config())
     assert logits == (3, 8) and deep == (3, 32)
     # conv(k5, 1→32) + conv(k5, 32→64) + Dense(41*64 → 32) + head Dense(32 → 8)
     expected = (5 * 1 * 32 + 32) + (5 * 32 * 64 + 64) + (41 * 64 * 32 + 32) + (32 * 8 + 8)
@@ -25,7 +25,7 @@ def test_default_extractor_shapes_and_parameter_count():
 
 
 def test_authors_extractor_parameter_count():
-    count, _, deep = _count(models.authors_model_config())
+    count, _, deep = _count(networks.authors_model_config())
     # Conv1D(256, k=5) on 1 channel, MaxPool(5, s2) → 81 × 256, Dense(32), head Dense(8)
     assert deep == (3, 32)
     assert count == (5 * 256 + 256) + (81 * 256 * 32 + 32) + (32 * 8 + 8)
@@ -33,19 +33,19 @@ def test_authors_extractor_parameter_count():
 
 @pytest.mark.parametrize("fusion,width", [("fusion", 41), ("deep_only", 32)])
 def test_classifier_widths(fusion, width):
-    config = models.default_model_config()
+    config = networks.default_model_config()
     config.fusion = fusion
-    assert models.fused_width(config, 8) == width
-    module = models.MLPClassifier(config, 8)
+    assert networks.fused_width(config, 8) == width
+    module = networks.MLPClassifier(config, 8)
     params = module.init(jax.random.key(0), jnp.zeros((1, width)), train=False)
     assert module.apply(params, jnp.zeros((5, width)), train=False).shape == (5, 8)
-    assert models.param_count(params) == width * 12 + 12 + 12 * 8 + 8
+    assert networks.param_count(params) == width * 12 + 12 + 12 * 8 + 8
 
 
 def test_im2col_conv_equals_lax_conv():
     x = jax.random.normal(jax.random.key(1), (4, 19, 3))
-    fast = models.Conv1D(7, 5, impl="im2col")
-    ref = models.Conv1D(7, 5, impl="lax")
+    fast = networks.Conv1D(7, 5, impl="im2col")
+    ref = networks.Conv1D(7, 5, impl="lax")
     params = fast.init(jax.random.key(2), x)
     np.testing.assert_allclose(fast.apply(params, x), ref.apply(params, x), rtol=1e-5, atol=1e-5)
 
@@ -53,11 +53,11 @@ def test_im2col_conv_equals_lax_conv():
 @pytest.mark.parametrize("length,size,stride", [(162, 5, 2), (81, 5, 2), (10, 3, 3), (7, 2, 1)])
 def test_slice_pool_equals_flax_max_pool(length, size, stride):
     x = jax.random.normal(jax.random.key(3), (2, length, 4))
-    ours = models.max_pool_slices(x, size, stride)
+    ours = networks.max_pool_slices(x, size, stride)
     ref = nn.max_pool(x, (size,), strides=(stride,), padding="SAME")
     np.testing.assert_array_equal(ours, ref)
     # and the same gradient
-    g1 = jax.grad(lambda v: models.max_pool_slices(v, size, stride).sum())(x)
+    g1 = jax.grad(lambda v: networks.max_pool_slices(v, size, stride).sum())(x)
     g2 = jax.grad(lambda v: nn.max_pool(v, (size,), strides=(stride,), padding="SAME").sum())(x)
     np.testing.assert_array_equal(g1, g2)
 
@@ -92,13 +92,13 @@ def test_fused_pool_dropout_equals_pool_then_dropout(length, size, stride, rate)
 def test_extractor_training_output_equals_unfused_pool_and_dropout():
     # Same parameters, same dropout key: the fused pool + dropout of pool_impl='slices' gives
     # the outputs and gradients of pool_impl='flax' (nn.max_pool, then the Dropout module).
-    config = models.default_model_config()
+    config = networks.default_model_config()
     x = jax.random.normal(jax.random.key(6), (8, 162))
-    fast = models.Conv1DExtractor(config, 8)
+    fast = networks.Conv1DExtractor(config, 8)
     params = fast.init(jax.random.key(7), x, train=False)
-    config_flax = models.default_model_config()
+    config_flax = networks.default_model_config()
     config_flax.pool_impl = "flax"
-    slow = models.Conv1DExtractor(config_flax, 8)
+    slow = networks.Conv1DExtractor(config_flax, 8)
 
     def loss(module, p):
         logits, _ = module.apply(p, x, train=True, rngs={"dropout": jax.random.key(8)})
@@ -112,19 +112,19 @@ def test_extractor_training_output_equals_unfused_pool_and_dropout():
 
 
 def test_bad_model_config_names_the_field():
-    config = models.default_model_config()
+    config = networks.default_model_config()
     config.fusion = "late"
     with pytest.raises(ValueError, match="model.fusion"):
-        models.check_model_config(config)
-    config = models.default_model_config()
+        networks.check_model_config(config)
+    config = networks.default_model_config()
     config.kernel_sizes = (5,)
     with pytest.raises(ValueError, match="model.conv_features"):
-        models.check_model_config(config)
+        networks.check_model_config(config)
 
 
 @pytest.mark.parametrize("impl", ["hash", "jax"])
 def test_dropout_rate_scale_and_key(impl):
-    module = models.Dropout(0.2, deterministic=False, impl=impl)
+    module = networks.Dropout(0.2, deterministic=False, impl=impl)
     x = jnp.ones((64, 1000))
     out = np.asarray(module.apply({}, x, rngs={"dropout": jax.random.key(0)}))
     kept = out != 0
@@ -134,23 +134,23 @@ def test_dropout_rate_scale_and_key(impl):
     other = module.apply({}, x, rngs={"dropout": jax.random.key(1)})
     np.testing.assert_array_equal(out, same)
     assert (np.asarray(other) != out).mean() > 0.2
-    off = models.Dropout(0.2, deterministic=True, impl=impl).apply({}, x)
+    off = networks.Dropout(0.2, deterministic=True, impl=impl).apply({}, x)
     np.testing.assert_array_equal(off, x)
 
 
 def test_hash_uniform_is_uniform():
-    u = np.asarray(models.hash_uniform(jnp.uint32(7), (100_000,)))
+    u = np.asarray(networks.hash_uniform(jnp.uint32(7), (100_000,)))
     assert u.min() >= 0.0 and u.max() < 1.0
     counts = np.histogram(u, bins=10, range=(0, 1))[0]
     assert np.abs(counts - 10_000).max() < 500  # ~5 sigma of a binomial bin
 
 
 def test_bad_kind_names_the_field():
-    config = models.default_model_config()
+    config = networks.default_model_config()
     config.kind = "transformer"
     with pytest.raises(ValueError, match="model.kind"):
-        models.check_model_config(config)
+        networks.check_model_config(config)
     config.kind = "frames_cnn"
     config.frames_kernel_sizes = (5,)
     with pytest.raises(ValueError, match="model.frames_conv_features"):
-        models.check_model_config(config)
+        networks.check_model_config(config)

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from _feature_tables import speechlike, tiny_table
+
 from serjax.features import extract, precompute, spec, store
 
 

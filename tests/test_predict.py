@@ -12,9 +12,12 @@ import json
 import numpy as np
 import pytest
 import soundfile
-
-from serjax import checkpoint, corpora, gender as gender_lib, predict
 from _inference_fixtures import LABELS, trained_run
+
+from serjax.corpora import naming
+from serjax.serve import gender as gender_lib
+from serjax.serve import predict
+from serjax.training import checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +92,13 @@ def test_gender_auto_from_f0(run, bundle, classifier):
     # measured accuracy over all emotions is in docs/inference.md).
     files = [run.files[i] for i in _rows_of(run, (3, 4)) if "-04-" in run.files[i].name]
     results = predict.predict_files(bundle, files, gender="auto", classifier=classifier)
-    truth = [corpora.actor_gender(f"ravdess/{f.parent.name[-2:]}") for f in files]
+    truth = [naming.actor_gender(f"ravdess/{f.parent.name[-2:]}") for f in files]
     assert [r.gender for r in results] == truth
     assert all(r.gender_source == "estimated" for r in results)
     for r, sex in zip(results, truth):  # synthetic F0: male 100-130 Hz, female 180-230 Hz
-        assert (r.f0_hz < gender_lib.THRESHOLD_HZ) == (sex == corpora.MALE)
+        assert (r.f0_hz < gender_lib.THRESHOLD_HZ) == (sex == naming.MALE)
     assert gender_lib.gender_from_f0(np.array([])).gender == gender_lib.DEFAULT_GENDER
-    assert gender_lib.gender_from_f0(np.array([120.0, 170.0, 171.0])).gender == corpora.FEMALE
+    assert gender_lib.gender_from_f0(np.array([120.0, 170.0, 171.0])).gender == naming.FEMALE
 
 
 def test_bad_inputs(run, bundle, classifier, tmp_path):
@@ -165,7 +168,7 @@ def test_frames_model_predicts_and_streams_like_its_feature_set(tmp_path):
     # A frame-level (frames_cnn) workdir: predict computes the padded frames + mask exactly as
     # the FeatureSet stored them and gives checkpoint.predict_proba's probabilities; the
     # stream's window classifier runs it too; export refuses it with the way out.
-    from serjax import export, stream
+    from serjax.serve import export, live
     run = trained_run(frames=True)
     bundle = predict.load_bundle(run.workdir)
     rows = _rows_of(run, (3,))
@@ -181,7 +184,7 @@ def test_frames_model_predicts_and_streams_like_its_feature_set(tmp_path):
         checkpoint.load_models(run.workdir), {"frames": frames, "mask": mask},
         run.features["statistical"][rows], np.zeros(len(rows))).mean(axis=0)
     np.testing.assert_allclose(np.stack([r.probs for r in mine]), reference, atol=1e-6)
-    window = stream.WindowClassifier(bundle, 2 * 22_050)
+    window = live.WindowClassifier(bundle, 2 * 22_050)
     assert window.features == "librosa"
     wave, _ = predict.prepare_file(run.files[rows[0]], bundle.config)
     probs = window.probs(wave[:2 * 22_050], 0)
@@ -205,7 +208,8 @@ def _speaker_norm_copy(run, tmp_path):
 
 
 def test_speaker_norm_models_predict_per_speaker(run, tmp_path):
-    from serjax import export, grid_data, model_bundle, stream
+    from serjax.serve import export, live, model_bundle
+    from serjax.training import grid_data
 
     workdir = _speaker_norm_copy(run, tmp_path)
     bundle = model_bundle.load_bundle(workdir)
@@ -236,7 +240,7 @@ def test_speaker_norm_models_predict_per_speaker(run, tmp_path):
     named = [predict.FileResult(str(run.files[i]), acoustic=run.features["acoustic"][i],
                                 statistical=run.features["statistical"][i]) for i in rows]
     predict.normalize_speakers(named, "name", min_files=4)
-    assert [r.speaker for r in named] == [corpora.parse("ravdess", run.files[i].name).actor
+    assert [r.speaker for r in named] == [naming.parse("ravdess", run.files[i].name).actor
                                           for i in rows]
     per_actor = grid_data.speaker_normalize({
         "acoustic": run.features["acoustic"][rows],
@@ -248,6 +252,6 @@ def test_speaker_norm_models_predict_per_speaker(run, tmp_path):
         predict.speaker_of(tmp_path / "my_recording.wav", "name")
     # A live stream and the exported forward pass have no speaker batch: clear refusals.
     with pytest.raises(ValueError, match="a live stream has none"):
-        stream.WindowClassifier(bundle, 22050)
+        live.WindowClassifier(bundle, 22050)
     with pytest.raises(ValueError, match="speaker_norm=True"):
         export.export_artifact(workdir, tmp_path / "artifact")

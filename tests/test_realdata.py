@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from serjax import corpora, dataset, discover
+from serjax.corpora import dataset, discover, naming
 
 REALDATA = Path(os.environ.get("SERJAX_REALDATA")
                 or Path(__file__).resolve().parents[1].parent / "shared" / "realdata")
@@ -48,7 +48,7 @@ def test_ravdess_counts(real_built):
     assert sorted(set(table.actor)) == [f"ravdess/{i:02d}" for i in range(1, 13)]
     assert collections.Counter(table.actor.tolist()) == {a: 60 for a in set(table.actor)}
     assert np.bincount(table.gender).tolist() == [360, 360]   # [female, male]
-    per_label = dict(zip(corpora.LABELS, np.bincount(table.label, minlength=8).tolist()))
+    per_label = dict(zip(naming.LABELS, np.bincount(table.label, minlength=8).tolist()))
     assert per_label == {"neutral": 48, "calm": 96, "happy": 96, "sad": 96, "angry": 96,
                          "fear": 96, "disgust": 96, "surprise": 96}
     assert all(table.gender[i] == (int(a[-2:]) % 2) for i, a in enumerate(table.actor))
@@ -81,23 +81,23 @@ def test_three_stereo_files_are_downmixed(real_built, real_manifest):
 def test_tess_folder_quirks_all_female(real_built):
     table = dataset.load("tess", real_built)
     assert len(table) == 56
-    assert set(table.gender.tolist()) == {corpora.FEMALE}
+    assert set(table.gender.tolist()) == {naming.FEMALE}
     assert sorted(set(table.actor)) == ["tess/OAF", "tess/YAF"]
-    per_label = collections.Counter(corpora.LABELS[i] for i in table.label)
+    per_label = collections.Counter(naming.LABELS[i] for i in table.label)
     assert per_label == {e: 8 for e in ("neutral", "happy", "sad", "angry", "fear", "disgust",
                                         "surprise")}
     folders = {p.split("/")[0] for p in table.path}
     assert {"OAF_Fear", "OAF_Pleasant_surprise", "OAF_Sad", "YAF_pleasant_surprised"} <= folders
     assert set(table.sample_rate.tolist()) == {24_414}
-    surprise = table.path[table.label == corpora.LABEL_INDEX["surprise"]]
+    surprise = table.path[table.label == naming.LABEL_INDEX["surprise"]]
     assert all(p.endswith("_ps.wav") for p in surprise)
 
 
 def test_crema_d_folder_with_only_demographics(tmp_path):
     """The staged CREMA-D folder has VideoDemographics.csv and no audio: the table matches the
     packaged one, and building says clearly that no file fits."""
-    user = corpora.read_crema_d_demographics(REALDATA / "crema_d" / "VideoDemographics.csv")
-    assert user == corpora.crema_d_sex_table()
+    user = naming.read_crema_d_demographics(REALDATA / "crema_d" / "VideoDemographics.csv")
+    assert user == naming.crema_d_sex_table()
     with pytest.raises(dataset.DatasetError,
                        match=r"no crema_d file found .* no \.wav files and 1 other files"):
         dataset.build("crema_d", REALDATA / "crema_d", tmp_path)

@@ -1,4 +1,4 @@
-"""serjax.reproduce / serjax.paper / serjax.split_protocols: cells, statistics, tables, the
+"""serjax.paper.reproduce / serjax.paper.tables / serjax.splits.protocols: cells, statistics, tables, the
 leaky and cross-corpus protocols, and a tiny end-to-end reproduction on a synthetic corpus."""
 
 import json
@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from serjax import corpora, folds, paper, reproduce, split_protocols
-from serjax.roles import LEAKY_PROTOCOL, TEST, TRAIN, UNUSED, VAL
+from serjax.corpora import naming
+from serjax.paper import reproduce
+from serjax.paper import tables as paper
+from serjax.splits import folds, protocols, schemes
+from serjax.splits.roles import LEAKY_PROTOCOL, TEST, TRAIN, UNUSED, VAL
 
 # ------------------------------------------------------------------------- split protocols ---
 
@@ -30,7 +33,7 @@ def test_leaky_row_keys_rank_originals_first():
 
 def test_leaky_split_lets_augmented_copies_of_test_files_train():
     source, label, actor, augmented = _rows()
-    splits = split_protocols.leaky_split(source, label, actor, augmented, seeds=(0, 1))
+    splits = protocols.leaky_split(source, label, actor, augmented, seeds=(0, 1))
     assert [s.protocol for s in splits] == [LEAKY_PROTOCOL] * 2
     assert splits[0].name == "fold 0 seed 0 [leaky]"
     roles = folds.role_matrix(actor, augmented, splits, row_source=source)
@@ -56,8 +59,8 @@ def test_leaky_flag_requires_a_speaker_dependent_split():
 
 def test_corpus_split_tests_every_actor_of_the_test_corpora():
     actors = folds.superset_actors()
-    cfg = folds.default_folds_config("corpus_split")
-    splits = folds.from_config(cfg, actors, seeds=(0, 1))
+    cfg = schemes.default_folds_config("corpus_split")
+    splits = schemes.from_config(cfg, actors, seeds=(0, 1))
     assert len(splits) == 2 and {s.fold for s in splits} == {0}
     expected = {a for a in actors if a.startswith(("savee/", "tess/"))}
     assert set(splits[0].test_actors) == expected and len(expected) == 6
@@ -67,9 +70,9 @@ def test_corpus_split_tests_every_actor_of_the_test_corpora():
         assert len(s.val_actors) == folds.default_n_val_actors(
             [a for a in actors if a not in expected])
     with pytest.raises(ValueError, match="test_corpora"):
-        split_protocols.corpus_split(actors, ("iemocap",))
+        protocols.corpus_split(actors, ("iemocap",))
     with pytest.raises(ValueError, match="at least one other corpus"):
-        split_protocols.corpus_split(corpora.all_actors("tess"), ("tess",))
+        protocols.corpus_split(naming.all_actors("tess"), ("tess",))
 
 
 # --------------------------------------------------------------------------------- tables ---
@@ -136,7 +139,7 @@ def test_available_corpora_needs_audio_not_just_a_folder(tmp_path):
     (tmp_path / "crema_d").mkdir()
     (tmp_path / "crema_d" / "VideoDemographics.csv").write_text("ActorID\n")
     assert reproduce.available_corpora(tmp_path) == ("ravdess",)
-    assert reproduce.available_corpora(None) == corpora.CORPORA
+    assert reproduce.available_corpora(None) == naming.CORPORA
 
 
 # ------------------------------------------------------------------------------ end to end ---
@@ -146,7 +149,7 @@ def test_quick_reproduction_end_to_end_on_a_synthetic_ravdess(synth_root, tmp_pa
     """--quick over a root with RAVDESS actors 01–12 only (as /work/shared/realdata): its cells
     run on the 3 complete folds (Superset cells report the missing corpora), the tables, plots
     and a paired comparison come out, and reruns reuse the workdirs."""
-    from serjax import compare
+    from serjax.evaluation import compare
 
     monkeypatch.setenv("SERJAX_CACHE_DIR", str(tmp_path / "cache"))
     root = tmp_path / "data"

@@ -11,15 +11,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from serjax import sharding, train
 from test_train import tiny_configs, tiny_grid
+
+from serjax.training import sharding, train
 
 SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
 import jax
-from serjax import train
+from serjax.training import train
 from test_train import tiny_configs, tiny_grid
 assert jax.device_count() == 4, jax.devices()
 data, roles, _, seeds = tiny_grid({seeds_per_fold})

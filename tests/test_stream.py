@@ -11,9 +11,9 @@ import types
 import numpy as np
 import pytest
 import soundfile
-
-from serjax import inference_io, predict, stream
 from _inference_fixtures import trained_run
+
+from serjax.serve import inference_io, live, predict
 
 SR = 22_050
 
@@ -43,8 +43,8 @@ def switch_file(run, tmp_path_factory):
 
 
 def _events(bundle, path, features="jax", gender="male"):
-    chunks = stream.file_chunks(path, SR, "soxr_hq", int(stream.HOP_S * SR), realtime=False)
-    return list(stream.run_stream(bundle, chunks, gender=gender, features=features))
+    chunks = live.file_chunks(path, SR, "soxr_hq", int(live.HOP_S * SR), realtime=False)
+    return list(live.run_stream(bundle, chunks, gender=gender, features=features))
 
 
 def test_label_switches_within_documented_windows(bundle, switch_file):
@@ -56,11 +56,11 @@ def test_label_switches_within_documented_windows(bundle, switch_file):
     after = [e for e in events if e["time"] > change_s]
     assert set(before) == {"sad"}
     switched = next(i for i, e in enumerate(after) if e["label"] == "angry")
-    assert switched < stream.switch_windows() == 8
+    assert switched < live.switch_windows() == 8
     assert all(e["label"] == "angry" for e in after[switched:])
     # EMA: each smoothed vector mixes the window's raw probabilities with the previous one.
     prev, cur = events[-2]["probabilities"], events[-1]
-    expected = stream.EMA_ALPHA * cur["raw"]["angry"] + (1 - stream.EMA_ALPHA) * prev["angry"]
+    expected = live.EMA_ALPHA * cur["raw"]["angry"] + (1 - live.EMA_ALPHA) * prev["angry"]
     assert cur["probabilities"]["angry"] == pytest.approx(expected, abs=2e-6)
     assert all(e["latency_ms"] > 0 for e in events)
 
@@ -79,7 +79,7 @@ def test_silence_is_gated_and_jsonl_cli(run, bundle, tmp_path, capsys):
     soundfile.write(path, np.concatenate([np.zeros(3 * 48_000, np.int16), speech]), 48_000,
                     subtype="PCM_16")
     parser = argparse.ArgumentParser()
-    stream.add_cli(parser.add_subparsers())
+    live.add_cli(parser.add_subparsers())
     args = parser.parse_args(["stream", "--workdir", str(run.workdir), "--input", str(path),
                               "--no-realtime", "--jsonl", "--gender", "auto"])
     assert args.func(args) == 0
@@ -97,7 +97,7 @@ def test_silence_is_gated_and_jsonl_cli(run, bundle, tmp_path, capsys):
 
 def test_no_microphone_is_said_plainly(run, monkeypatch, capsys):
     parser = argparse.ArgumentParser()
-    stream.add_cli(parser.add_subparsers())
+    live.add_cli(parser.add_subparsers())
     args = parser.parse_args(["stream", "--workdir", str(run.workdir), "--input", "mic"])
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # not installed
     assert args.func(args) == 2
@@ -112,14 +112,14 @@ def test_no_microphone_is_said_plainly(run, monkeypatch, capsys):
 
 
 def test_ring_buffer_and_arguments(bundle):
-    ring = stream.RingBuffer(5)
+    ring = live.RingBuffer(5)
     ring.push(np.arange(3))
     assert not ring.full and ring.data.tolist() == [0, 0, 0, 1, 2]
     ring.push(np.arange(3, 10))
     assert ring.full and ring.data.tolist() == [5, 6, 7, 8, 9]
-    assert stream.rms_dbfs(np.zeros(4)) == -np.inf
-    assert stream.rms_dbfs(np.ones(4)) == pytest.approx(0.0)
+    assert live.rms_dbfs(np.zeros(4)) == -np.inf
+    assert live.rms_dbfs(np.ones(4)) == pytest.approx(0.0)
     with pytest.raises(ValueError, match="--hop 3.0 must be > 0 and <= --window 2.5"):
-        next(stream.run_stream(bundle, iter([]), hop_s=3.0))
+        next(live.run_stream(bundle, iter([]), hop_s=3.0))
     assert inference_io.bar(1.0) == "█" * inference_io.BAR_WIDTH
     assert inference_io.bar(0.0) == " " * inference_io.BAR_WIDTH

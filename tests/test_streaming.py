@@ -5,10 +5,10 @@ import types
 
 import numpy as np
 import pytest
-
-from serjax import grid_data, sharding, streaming, train
 from test_frames_model import frames_configs
 from test_train import tiny_configs, tiny_grid
+
+from serjax.training import grid_data, host_input, sharding, train
 
 
 def _assert_same_results(resident, streamed):
@@ -34,7 +34,7 @@ def _uploads(monkeypatch):
                 shapes.append(a.shape)
         return original(tree, mesh, *args, **kwargs)
     monkeypatch.setattr(sharding, "put_replicated", recording)
-    monkeypatch.setattr(streaming.sharding, "put_replicated", recording)
+    monkeypatch.setattr(host_input.sharding, "put_replicated", recording)
     return shapes
 
 
@@ -83,15 +83,15 @@ def test_auto_streams_only_when_the_inputs_would_fill_the_device():
     config = train.default_train_config()
     inputs = {"frames": np.zeros((100, 10, 10), np.float32), "mask": np.zeros((100, 10), bool)}
     need = 40_000 + 1_000
-    assert not streaming.wants_streaming(config, inputs, _mesh(None))  # a CPU: never
-    assert not streaming.wants_streaming(config, inputs, _mesh(4 * need))
-    assert streaming.wants_streaming(config, inputs, _mesh(4 * need, need))  # smallest counts
+    assert not host_input.wants_streaming(config, inputs, _mesh(None))  # a CPU: never
+    assert not host_input.wants_streaming(config, inputs, _mesh(4 * need))
+    assert host_input.wants_streaming(config, inputs, _mesh(4 * need, need))  # smallest counts
     config.stream_fraction = 0.2
-    assert streaming.wants_streaming(config, inputs, _mesh(4 * need))
+    assert host_input.wants_streaming(config, inputs, _mesh(4 * need))
     config.stream = "stream"
-    assert streaming.wants_streaming(config, inputs, _mesh(None))
+    assert host_input.wants_streaming(config, inputs, _mesh(None))
     config.stream = "resident"
-    assert not streaming.wants_streaming(config, inputs, _mesh(need // 10))
+    assert not host_input.wants_streaming(config, inputs, _mesh(need // 10))
 
 
 def test_bad_stream_settings_name_the_field():
@@ -108,7 +108,7 @@ def test_bad_stream_settings_name_the_field():
 
 def test_host_rows_reads_padding_as_row_zero():
     frames = np.arange(5 * 2 * 3, dtype=np.float32).reshape(5, 2, 3)
-    out = streaming.host_rows({"frames": frames, "mask": frames[..., 0] > 0},
+    out = host_input.host_rows({"frames": frames, "mask": frames[..., 0] > 0},
                               np.array([[4, -1], [1, 2]]))
     assert out["frames"].shape == (2, 2, 2, 3) and out["mask"].shape == (2, 2, 2)
     np.testing.assert_array_equal(out["frames"][0, 1], frames[0])

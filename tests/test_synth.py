@@ -11,9 +11,11 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import SYNTH_SCALE, SYNTH_SEED
-from serjax import corpora, synth, synth_plan
+
+from serjax.corpora import naming
+from serjax.synth import corpus as synth
+from serjax.synth import plan as synth_plan
 
 
 def _write(corpus: str, out: Path, scale: float, seed: int = 0) -> dict:
@@ -42,15 +44,15 @@ FULL_LABELS = {
 }
 
 
-@pytest.mark.parametrize("corpus", corpora.CORPORA)
+@pytest.mark.parametrize("corpus", naming.CORPORA)
 def test_full_scale_matches_the_kaggle_counts(corpus):
     plan = synth_plan.planned_files(corpus, 1.0)
     paths = [p for p, _ in plan]
-    assert len(plan) == corpora.FULL_COUNTS[corpus] == len(set(paths))
-    assert {i.actor for _, i in plan} == set(corpora.all_actors(corpus))
+    assert len(plan) == naming.FULL_COUNTS[corpus] == len(set(paths))
+    assert {i.actor for _, i in plan} == set(naming.all_actors(corpus))
     assert dict(Counter(i.emotion for _, i in plan)) == FULL_LABELS[corpus]
     for path, info in plan:  # every name parses back to the planned facts
-        assert corpora.parse(corpus, PurePosixPath(path).name) == info
+        assert naming.parse(corpus, PurePosixPath(path).name) == info
 
 
 def test_all_is_the_superset_and_names_follow_the_kaggle_layout():
@@ -98,12 +100,12 @@ def test_crema_d_drop_rule_removes_20_files_and_keeps_every_class():
     assert all(len({i.emotion for _, i in plan if i.actor == a}) == 6 for a in per_actor)
 
 
-@pytest.mark.parametrize("corpus", corpora.CORPORA)
+@pytest.mark.parametrize("corpus", naming.CORPORA)
 def test_small_scales_keep_every_actor_and_class_and_nest(corpus):
     classes = {"ravdess": 8, "crema_d": 6, "savee": 7, "tess": 7}[corpus]
     tiny = synth_plan.planned_files(corpus, 0.001)
     pairs = {(i.actor, i.emotion) for _, i in tiny}
-    assert len(tiny) == len(pairs) == corpora.ACTOR_COUNTS[corpus] * classes
+    assert len(tiny) == len(pairs) == naming.ACTOR_COUNTS[corpus] * classes
     smaller = {p for p, _ in synth_plan.planned_files(corpus, 0.1)}
     larger = {p for p, _ in synth_plan.planned_files(corpus, 0.3)}
     assert {p for p, _ in tiny} <= smaller <= larger
@@ -131,7 +133,7 @@ def test_refuses_to_mix_with_other_wavs(tmp_path):
 # ----------------------------------------------------------------------------- audio on disk
 
 def test_files_on_disk_are_exactly_the_plan(synth_root):
-    for corpus in corpora.CORPORA:
+    for corpus in naming.CORPORA:
         planned = synth_plan.planned_files(corpus, SYNTH_SCALE, duplicates=True)
         assert _wavs_on_disk(synth_root / corpus) == {p for p, _ in planned}, corpus
         assert len(synth_plan.planned_files(corpus, SYNTH_SCALE)) == SMALL_COUNTS[corpus]
@@ -147,15 +149,15 @@ def test_summary_counts_files_once(tmp_path):
     assert "savee: 28 files, 4 actors, 44100 Hz" in synth.format_summary({"savee": summary})
 
 
-@pytest.mark.parametrize("corpus", corpora.CORPORA)
+@pytest.mark.parametrize("corpus", naming.CORPORA)
 def test_native_rate_16_bit_mono_and_names_parse(corpus, synth_root):
     for rel, info in synth_plan.planned_files(corpus, SYNTH_SCALE)[::5]:
         meta = sf.info(synth_root / corpus / rel)
         assert (meta.samplerate, meta.channels, meta.subtype) == (
-            corpora.NATIVE_RATES[corpus], 1, "PCM_16")
+            naming.NATIVE_RATES[corpus], 1, "PCM_16")
         assert 1.2 < meta.duration < 6.0
-        parsed = corpora.parse(corpus, Path(rel).name)
-        assert parsed == info and parsed.gender == corpora.actor_gender(info.actor)
+        parsed = naming.parse(corpus, Path(rel).name)
+        assert parsed == info and parsed.gender == naming.actor_gender(info.actor)
 
 
 def test_duplicate_trees_are_identical(synth_root):
@@ -168,7 +170,7 @@ def test_duplicate_trees_are_identical(synth_root):
 
 
 def test_leading_and_trailing_near_silence(synth_root):
-    for corpus in corpora.CORPORA:
+    for corpus in naming.CORPORA:
         for rel, _ in synth_plan.planned_files(corpus, SYNTH_SCALE)[::9]:
             audio, rate = sf.read(synth_root / corpus / rel, dtype="float32")
             floor = audio[: int(0.1 * rate)]
@@ -241,4 +243,4 @@ def test_emotion_learnable_across_held_out_actors_and_gender_from_f0(synth_root)
     # surprise and anger rise above it, as in real acted speech).
     per_actor = {a: np.median(median_f0[actor == a]) for a in np.unique(actor)}
     assert all((per_actor[a] > 170.0) == (a % 2 == 0) for a in per_actor), per_actor
-    assert np.mean((median_f0 > 170.0) == (gender == corpora.FEMALE)) >= 0.75
+    assert np.mean((median_f0 > 170.0) == (gender == naming.FEMALE)) >= 0.75

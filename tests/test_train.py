@@ -4,11 +4,12 @@ import ml_collections
 import numpy as np
 import pytest
 
-from serjax import engine, grid_data, models, train, train_step
+from serjax.models import networks
+from serjax.training import grid_data, model_step, programs, train
 
 
 def tiny_configs(epochs: int = 8):
-    model = models.default_model_config()
+    model = networks.default_model_config()
     model.conv_features = (4, 8)
     model.dropout = 0.1
     config = train.default_train_config()
@@ -34,12 +35,12 @@ def tiny_grid(seeds_per_fold: int = 1):
 
 @pytest.fixture(scope="module")
 def baseline():
-    engine.clear_programs()
-    train_step.TRACE_COUNTS.clear()
+    programs.clear_programs()
+    model_step.TRACE_COUNTS.clear()
     data, roles, folds, seeds = tiny_grid()
     model, config = tiny_configs()
     result = train.train_grid(data, roles, seeds, model, config, progress=False)
-    traces = dict(train_step.TRACE_COUNTS)
+    traces = dict(model_step.TRACE_COUNTS)
     return data, roles, seeds, model, config, result, traces
 
 
@@ -114,9 +115,9 @@ def test_model_groups_equal_all_models_at_once():
     results = {}
     for chunk in ("all", "4"):
         config.model_chunk = chunk
-        train_step.TRACE_COUNTS.clear()
+        model_step.TRACE_COUNTS.clear()
         results[chunk] = train.train_grid(data, roles, seeds, model, config, progress=False)
-        assert dict(train_step.TRACE_COUNTS) == {"extractor": 1, "classifier": 1}
+        assert dict(model_step.TRACE_COUNTS) == {"extractor": 1, "classifier": 1}
     together, grouped = results["all"], results["4"]
     for a, b in zip(_leaves(together.params), _leaves(grouped.params)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -149,7 +150,7 @@ def test_bad_inputs_get_clear_errors():
 
 
 def test_non_finite_loss_raises():
-    metrics = np.zeros((2, len(train_step.CURVE_NAMES)), np.float32)
+    metrics = np.zeros((2, len(model_step.CURVE_NAMES)), np.float32)
     metrics[1, 0] = np.nan
     with pytest.raises(FloatingPointError, match=r"models \[1\]"):
         train._check_finite(metrics, 2, "extractor", 3)
@@ -161,16 +162,16 @@ def _leaves(tree):
 
 
 def test_scan_unroll_divides_the_steps():
-    assert train_step.scan_unroll(30, 8) == 6
-    assert train_step.scan_unroll(8, 8) == 8
-    assert train_step.scan_unroll(5, 8) == 5
-    assert train_step.scan_unroll(29, 8) == 1
-    assert train_step.scan_unroll(30, 1) == 1
+    assert model_step.scan_unroll(30, 8) == 6
+    assert model_step.scan_unroll(8, 8) == 8
+    assert model_step.scan_unroll(5, 8) == 5
+    assert model_step.scan_unroll(29, 8) == 1
+    assert model_step.scan_unroll(30, 1) == 1
 
 
 def test_classifier_scan_is_not_unrolled():
     model, config = tiny_configs()
-    *_, spec1, spec2 = engine.phase_specs(model, config, 4)
+    *_, spec1, spec2 = programs.phase_specs(model, config, 4)
     assert (spec1.unroll, spec2.unroll) == (2, 1)
     assert not spec1.augment.active and not spec1.class_balanced
 
@@ -179,7 +180,7 @@ def test_compilation_cache_folder(tmp_path):
     import jax
     before = jax.config.jax_compilation_cache_dir
     try:
-        path = engine.enable_compilation_cache(tmp_path / "xla")
+        path = programs.enable_compilation_cache(tmp_path / "xla")
         assert path.is_dir() and jax.config.jax_compilation_cache_dir == str(path)
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
@@ -191,4 +192,4 @@ def test_bad_specaugment_names_the_field():
     model, config = tiny_configs()
     config.specaugment.time_masks = -1
     with pytest.raises(ValueError, match="train.specaugment"):
-        engine.phase_specs(model, config, 4)
+        programs.phase_specs(model, config, 4)

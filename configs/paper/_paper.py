@@ -1,4 +1,4 @@
-"""Shared builders of the paper's table cells (``configs/paper/*.py``; see serjax.reproduce).
+"""Shared builders of the paper's table cells (``configs/paper/*.py``; see serjax.paper.reproduce).
 
 Every cell starts from ``configs/common.py``'s defaults; a cell file changes only what its row
 of the paper changes (protocol, fusion, or a baseline model). ``import _paper`` works from a
@@ -8,7 +8,7 @@ and ``configs/`` on ``sys.path``.
 
 import common
 
-from serjax import baselines
+from serjax.paper import baselines
 
 
 def holdout(corpus: str):

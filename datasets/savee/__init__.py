@@ -1,5 +1,5 @@
 """TFDS builder for SAVEE (audio)."""
 
-from serjax_datasets.savee.savee_dataset_builder import Savee, Builder
+from serjax_datasets.savee.savee_dataset_builder import Builder, Savee
 
 __all__ = ["Savee", "Builder"]

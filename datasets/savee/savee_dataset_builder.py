@@ -1,11 +1,11 @@
 """SAVEE (audio): TFDS builder reading the unpacked Kaggle download (see README.md).
 
-Everything but the corpus facts lives in :mod:`serjax.tfds_base` (bad-input policy included).
+Everything but the corpus facts lives in :mod:`serjax.corpora.tfds_base` (bad-input policy included).
 """
 
 import tensorflow_datasets as tfds
 
-from serjax import tfds_base
+from serjax.corpora import tfds_base
 
 
 class Savee(tfds_base.CorpusBuilder):

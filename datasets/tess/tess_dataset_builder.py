@@ -1,11 +1,11 @@
 """TESS (Toronto emotional speech set): TFDS builder for the unpacked Kaggle download.
 
-Everything but the corpus facts lives in :mod:`serjax.tfds_base` (bad-input policy included).
+Everything but the corpus facts lives in :mod:`serjax.corpora.tfds_base` (bad-input policy included).
 """
 
 import tensorflow_datasets as tfds
 
-from serjax import tfds_base
+from serjax.corpora import tfds_base
 
 
 class Tess(tfds_base.CorpusBuilder):

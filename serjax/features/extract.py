@@ -13,8 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from serjax import audio, augment
-from serjax.features import acoustic, spec, statistical
+from serjax.features import acoustic, audio, augment, spec, statistical
 
 
 @dataclasses.dataclass

@@ -1,6 +1,6 @@
 """The augmentations that vectorise, in JAX on padded batches: low-pass and additive noise.
 
-Both match ``serjax.augment`` on the same inputs (the FIR taps from ``augment.lowpass_taps``;
+Both match ``serjax.features.augment`` on the same inputs (the FIR taps from ``augment.lowpass_taps``;
 the same unit-noise draw) and keep the buffer's padding at zero. Pitch shift and time stretch
 (phase vocoder + resampling) stay on the librosa path. ``unit_noise`` draws the noise on device
 from a ``jax.random`` key when no NumPy draw is supplied (a different, equally seeded draw).

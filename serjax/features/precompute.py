@@ -27,7 +27,9 @@ import shutil
 from pathlib import Path
 
 import ml_collections
+import numpy as np
 
+from serjax.corpora import sources
 from serjax.features import extract, spec, store
 
 KEY_SECTIONS = ("audio", "augment", "features")
@@ -212,3 +214,19 @@ def precompute_from_config(config, tables, cache_dir) -> store.FeatureSet:
     """The CLI's entry: ``features.workers`` processes (None = all CPUs), progress bar on."""
     workers = config.features.get("workers", None)
     return precompute(tables, config, cache_dir, workers=workers, progress=True)
+
+
+def prepare_features(config: ml_collections.ConfigDict, progress: bool = True) -> store.FeatureSet:
+    """The experiment's FeatureSet: its corpora built or loaded, then the cached features."""
+    table = sources.load_tables(config, progress)
+    return precompute_from_config(config, [table], sources.cache_dir(config) / "features")
+
+
+def describe(feature_set: store.FeatureSet) -> str:
+    """One line for the console: rows, shapes and skipped files."""
+    rows = feature_set.num_rows
+    augmented = int(np.asarray(feature_set.augmented).sum())
+    skipped = len(feature_set.manifest.get("skipped", []))
+    return (f"FeatureSet {feature_set.directory}: {rows} rows ({rows - augmented} original, "
+            f"{augmented} augmented), acoustic {tuple(feature_set.acoustic.shape[1:])}, "
+            f"statistical {tuple(feature_set.statistical.shape[1:])}, {skipped} skipped")

@@ -114,5 +114,5 @@ def resolve_backend(backend: str) -> str:
         raise ValueError(f"features.backend={backend!r}; choose one of {BACKENDS}")
     if backend != "auto":
         return backend
-    import jax  # noqa: PLC0415  (only needed to resolve auto)
+    import jax  # noqa: PLC0415  (deferred: feature workers start without JAX; only auto needs it)
     return "jax" if jax.default_backend() in ("gpu", "cuda", "rocm", "tpu") else "librosa"

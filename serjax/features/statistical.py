@@ -9,7 +9,7 @@ Statistical vector [S] (``config.features.statistical``):
   bandwidth.
 
 Moments are computed in float64 on the prepared (trimmed) waveform; spectral statistics use the
-same STFT framing as the acoustic features. Gender: one bit, ``serjax.corpora.MALE`` (1) for
+same STFT framing as the acoustic features. Gender: one bit, ``serjax.corpora.naming.MALE`` (1) for
 male, as in the authors' code (the paper's text says female = 1; we follow the code).
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from serjax import corpora
+from serjax.corpora import naming
 from serjax.features import acoustic, spec
 
 
@@ -71,7 +71,7 @@ def statistical(y: np.ndarray, sr: int, f) -> np.ndarray:
 
 def gender_bit(gender: int) -> np.int8:
     """MALE (1) -> 1, FEMALE (0) -> 0; anything else is an error."""
-    if int(gender) not in (corpora.MALE, corpora.FEMALE):
-        raise ValueError(f"gender {gender!r} is neither MALE={corpora.MALE} nor "
-                         f"FEMALE={corpora.FEMALE}")
-    return np.int8(int(gender) == corpora.MALE)
+    if int(gender) not in (naming.MALE, naming.FEMALE):
+        raise ValueError(f"gender {gender!r} is neither MALE={naming.MALE} nor "
+                         f"FEMALE={naming.FEMALE}")
+    return np.int8(int(gender) == naming.MALE)

@@ -12,7 +12,7 @@ frame_mask.npy  bool [N, T]           (``frames`` only) True on real frames
 num_frames.npy  int32 [N]             frames of the whole utterance (before any cut to T)
 statistical.npy float32 [N, S]        ``manifest["statistical_names"]`` order (S = 8 or 6)
 gender.npy      int8 [N]              MALE = 1, FEMALE = 0
-label.npy       int8 [N]              index into ``serjax.corpora.LABELS``
+label.npy       int8 [N]              index into ``serjax.corpora.naming.LABELS``
 actor.npy       <U [N]                global actor id, e.g. ``ravdess/01``
 corpus.npy      <U [N]                corpus name
 path.npy        <U [N]                source file id (path inside its corpus folder)

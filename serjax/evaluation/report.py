@@ -1,0 +1,186 @@
+"""Reports of a trained grid: metrics.json, report.md, plots, predictions.csv, a terminal table.
+
+``write_report(workdir, result, folds=..., labels=..., true=..., files=..., actors=...)``
+writes into ``workdir``:
+
+metrics.json::
+
+  {
+    "labels": [str, ...],                         # class names, index = class id
+    "overall": {metric: {"overall":    {"mean", "std", "n"},   # over every model
+                         "over_folds": {"mean", "std", "n"},   # fold means across seeds
+                         "over_seeds": {"mean", "std", "n"}}}, # seed means across folds
+               # metric in accuracy, uar, macro_f1, weighted_f1; std is population (ddof=0)
+    "pooled": {accuracy, uar, macro_f1, weighted_f1, precision[C], recall[C], f1[C],
+               support[C], confusion[C][C]},      # all TEST predictions of all models
+    "models": [{"model", "fold", "seed", "accuracy", "uar", "macro_f1", "weighted_f1",
+                "precision"[C], "recall"[C], "n_train", "n_val", "n_test",
+                "confusion"[C][C]}, ...],
+    "confusion": [[...]],                         # pooled counts, true × predicted
+    "timing": {"features_s", "compile_s", "train_s"}
+  }
+
+report.md: one row per fold (mean over seeds) and a mean ± std row; confusion.png: the pooled
+confusion matrix, row-normalised; learning_curves.png: train/val loss and accuracy per epoch
+of both steps, one line per fold (mean over seeds); predictions.csv: file, actor, true,
+predicted, fold, seed for every TEST row of every model.
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from serjax import atomic
+from serjax.evaluation import metrics
+
+TABLE_METRICS = ("accuracy", "uar", "macro_f1", "weighted_f1")
+
+
+def results_dict(result, folds, labels, features_s: float = 0.0) -> dict:
+    """The metrics.json content of a ``GridResult`` (see the module docstring)."""
+    folds = np.asarray(folds)
+    per = metrics.per_model(result.confusion)
+    rows = []
+    for m, mm in enumerate(per):
+        rows.append({
+            "model": m, "fold": _plain(folds[m]), "seed": int(result.seeds[m]),
+            **{k: mm[k] for k in TABLE_METRICS},
+            "precision": mm["precision"], "recall": mm["recall"],
+            "n_train": int(result.n_train[m]), "n_val": int(result.n_val[m]),
+            "n_test": int(result.n_test[m]), "confusion": mm["confusion"]})
+    pooled = metrics.pooled(result.confusion)
+    return {
+        "labels": list(labels),
+        "overall": metrics.summarize_all(per, folds, result.seeds),
+        "pooled": pooled,
+        "models": rows,
+        "confusion": pooled["confusion"],
+        "timing": {"features_s": float(features_s),
+                   "compile_s": float(result.timing["compile_s"]),
+                   "train_s": float(result.timing["train_s"])},
+    }
+
+
+def _plain(x):
+    return x.item() if hasattr(x, "item") else x
+
+
+def fold_table(summary: dict) -> list[list[str]]:
+    """Rows ``[fold, n_test, accuracy, uar, macro_f1, weighted_f1]``: one per fold (mean over
+    seeds) and a final ``mean ± std`` row (std across fold means)."""
+    by_fold: dict = {}
+    for row in summary["models"]:
+        by_fold.setdefault(row["fold"], []).append(row)
+    table = []
+    for fold, rows in by_fold.items():
+        table.append([str(fold), str(rows[0]["n_test"])] +
+                     [f"{np.mean([r[k] for r in rows]):.3f}" for k in TABLE_METRICS])
+    over = summary["overall"]
+    table.append(["mean ± std", ""] + [
+        f"{over[k]['over_folds']['mean']:.3f} ± {over[k]['over_folds']['std']:.3f}"
+        for k in TABLE_METRICS])
+    return table
+
+
+def format_table(summary: dict) -> str:
+    """Plain-text table of ``fold_table`` for the terminal."""
+    header = ["fold", "n_test", *TABLE_METRICS]
+    rows = [header, *fold_table(summary)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_table(summary: dict) -> None:
+    print(format_table(summary))
+
+
+def markdown(summary: dict) -> str:
+    header = ["fold", "n_test", *TABLE_METRICS]
+    lines = ["# serjax results", "", "| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in fold_table(summary)]
+    t = summary["timing"]
+    lines += ["", f"{len(summary['models'])} models; features {t['features_s']:.1f} s, "
+              f"compile {t['compile_s']:.1f} s, training {t['train_s']:.1f} s.",
+              "Fold rows average the seeds; the last row is mean ± std across folds.", ""]
+    return "\n".join(lines)
+
+
+def plot_confusion(confusion, labels, path) -> None:
+    cm = np.asarray(confusion, np.float64)
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1 + 0.7 * len(labels), 1 + 0.6 * len(labels)))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_learning_curves(curves: dict, folds, path) -> None:
+    """``curves[phase][name]`` float [epochs, M]; one line per fold, mean over its seeds."""
+    folds = np.asarray(folds)
+    phases = list(curves)
+    fig, axes = plt.subplots(2, len(phases), figsize=(5 * len(phases), 7), squeeze=False)
+    for col, phase in enumerate(phases):
+        for row, what in enumerate(("loss", "acc")):
+            ax = axes[row, col]
+            for fold in np.unique(folds):
+                sel = folds == fold
+                for split, style in (("train", "-"), ("val", "--")):
+                    y = np.nanmean(curves[phase][f"{split}_{what}"][:, sel], axis=1)
+                    ax.plot(np.arange(1, len(y) + 1), y, style, label=f"{split} fold {fold}")
+            ax.set_title(f"{phase}: {what}")
+            ax.set_xlabel("epoch")
+    axes[0, 0].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_predictions(path, result, folds, labels, true, files, actors) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "actor", "true", "predicted", "fold", "seed"])
+        for m in range(result.num_models):
+            for row, pred in zip(result.test_rows[m], result.test_pred[m]):
+                w.writerow([files[row], actors[row], labels[int(true[row])], labels[int(pred)],
+                            _plain(np.asarray(folds)[m]), int(result.seeds[m])])
+
+
+def write_report(workdir, result, *, folds, labels, true, files, actors,
+                 features_s: float = 0.0, extra: dict | None = None,
+                 title: str = "serjax results") -> dict:
+    """Writes every report file (module docstring) into ``workdir``; returns the summary.
+
+    ``true``, ``files``, ``actors``: per-row arrays over the rows ``roles`` indexed;
+    ``extra``: more top-level metrics.json fields (e.g. a baseline's ``{"baseline": ...}``);
+    ``title``: report.md's heading. The learning-curves plot is skipped when the result
+    has no curves (models that are not trained by epochs).
+    """
+    out = pathlib.Path(workdir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {**results_dict(result, folds, labels, features_s), **(extra or {})}
+    atomic.write_json(out / "metrics.json", summary, indent=1)
+    (out / "report.md").write_text(markdown(summary).replace("# serjax results", f"# {title}", 1))
+    plot_confusion(summary["confusion"], labels, out / "confusion.png")
+    if result.curves:
+        plot_learning_curves(result.curves, folds, out / "learning_curves.png")
+    write_predictions(out / "predictions.csv", result, folds, labels, true, files, actors)
+    return summary

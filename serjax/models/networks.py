@@ -1,0 +1,290 @@
+"""SER-FusionNet's Flax modules: the Conv1D deep-feature extractor and the MLP classifier.
+
+The extractor reads the 162-d acoustic summary vector as a length-162 sequence with one
+channel (as the authors' Keras code does): ``len(conv_features)`` blocks of
+conv → ReLU → max-pool → dropout, then flatten → Dense(deep_width) → ReLU. These 32 units are the
+"deep features"; a softmax head on top trains the extractor (step 1 of the paper's recipe).
+The classifier is an MLP on ``[deep 32 | statistical 8 | gender 1]`` (41 inputs, ``fusion``) or on
+the deep features alone (32 inputs, ``deep_only``).
+
+``model.kind`` picks the extractor: ``'fusionnet'`` (the paper's, above; the default) or
+``'frames_cnn'`` (beyond the paper): Conv1D blocks over the frame sequence ``[T, 162]`` (time is
+the conv axis, the 162 features are channels) with padded frames masked out, then masked mean
+and max pooling over time → Dense(deep_width). Its deep features feed the same fusion MLP.
+
+Every module is written for ONE model; the training engine adds the model axis with ``vmap``.
+Two choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## Training``):
+
+* ``conv_impl='im2col'`` (default): the convolution is a stack of shifted views followed by a
+  matmul, so under ``vmap`` it becomes a batched matmul over the model axis. ``'lax'`` uses
+  ``lax.conv_general_dilated``, which ``vmap`` turns into a grouped convolution with a slow
+  backward pass on CPU. Both share the same parameters (``kernel [k, c_in, c_out]``, ``bias``).
+* ``pool_impl='slices'`` (default): max-pooling as ``jnp.maximum`` over strided slices, and
+  in training pool + dropout as one ``custom_vjp`` op whose gradient XLA cannot bloat
+  (``serjax/models/pooling.py``: ~2.2× faster extractor steps); ``'flax'`` calls ``nn.max_pool`` then
+  dropout (same maths, slower gradient on CPU).
+* ``dropout_impl='hash'`` (default): dropout masks from a counter-based hash of one random
+  word per layer and step; ``'jax'`` uses ``jax.random.bernoulli`` (threefry), whose many
+  integer ops cost ~50 % more compile time of the extractor epoch and ~10 % more run time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from serjax.models.pooling import (
+    masked_mean_max,
+    max_pool_dropout,
+    max_pool_slices,
+    pool_time,
+    pooled_length,
+    same_padding,
+)
+
+KINDS = ("fusionnet", "frames_cnn")
+FUSION_MODES = ("fusion", "deep_only")
+CONV_IMPLS = ("im2col", "lax")
+DROPOUT_IMPLS = ("hash", "jax")
+POOL_IMPLS = ("slices", "flax")
+
+
+def default_model_config() -> ml_collections.ConfigDict:
+    """Architecture defaults: two stacked Conv1D blocks (the paper's text), 32 deep units,
+    MLP Dense(12) → Dense(C) (the authors' code)."""
+    c = ml_collections.ConfigDict()
+    c.conv_features = (32, 64)  # one entry per conv block (paper: two stacked Conv1D layers)
+    c.kernel_sizes = (5, 5)
+    c.pool_size = 5
+    c.pool_stride = 2
+    c.dropout = 0.2  # after each pooling and after the deep layer
+    c.deep_width = 32
+    c.mlp_hidden = (12,)
+    c.mlp_dropout = 0.0
+    c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features
+    c.conv_impl = "im2col"
+    c.pool_impl = "slices"
+    c.dropout_impl = "hash"  # dropout masks: "hash" (cheap on CPU) or "jax" (threefry)
+    c.kind = "fusionnet"  # or "frames_cnn" (needs features.acoustic="frames")
+    # frames_cnn only: frames are first averaged in non-overlapping windows of
+    # frames_input_pool (23 ms hop → 46 ms), then one conv block per entry of
+    # frames_conv_features, each followed by a max-pool over time of frames_pool.
+    c.frames_input_pool = 2
+    c.frames_conv_features = (64, 64)
+    c.frames_kernel_sizes = (5, 5)
+    c.frames_pool = 2
+    return c
+
+
+def authors_model_config() -> ml_collections.ConfigDict:
+    """The authors' published extractor: one Conv1D(256, k=5) + MaxPool(5, s2) + Dense(32)."""
+    c = default_model_config()
+    c.conv_features = (256,)
+    c.kernel_sizes = (5,)
+    return c
+
+
+def check_model_config(c: ml_collections.ConfigDict) -> None:
+    """Raises ValueError naming the bad field of a model config."""
+    if len(c.conv_features) == 0 or len(c.conv_features) != len(c.kernel_sizes):
+        raise ValueError(
+            f"model.conv_features {tuple(c.conv_features)} and model.kernel_sizes "
+            f"{tuple(c.kernel_sizes)} must be non-empty and of equal length (one per conv block)")
+    if min(c.conv_features) < 1 or min(c.kernel_sizes) < 1:
+        raise ValueError("model.conv_features and model.kernel_sizes must be positive")
+    if c.pool_size < 1 or c.pool_stride < 1 or c.deep_width < 1:
+        raise ValueError("model.pool_size, model.pool_stride and model.deep_width must be >= 1")
+    if not 0.0 <= c.dropout < 1.0 or not 0.0 <= c.mlp_dropout < 1.0:
+        raise ValueError("model.dropout and model.mlp_dropout must lie in [0, 1)")
+    if c.fusion not in FUSION_MODES:
+        raise ValueError(f"model.fusion={c.fusion!r}; choose one of {FUSION_MODES}")
+    if c.conv_impl not in CONV_IMPLS:
+        raise ValueError(f"model.conv_impl={c.conv_impl!r}; choose one of {CONV_IMPLS}")
+    if c.pool_impl not in POOL_IMPLS:
+        raise ValueError(f"model.pool_impl={c.pool_impl!r}; choose one of {POOL_IMPLS}")
+    if c.get("dropout_impl", "hash") not in DROPOUT_IMPLS:
+        raise ValueError(f"model.dropout_impl={c.dropout_impl!r}; choose one of {DROPOUT_IMPLS}")
+    kind = c.get("kind", "fusionnet")
+    if kind not in KINDS:
+        raise ValueError(f"model.kind={kind!r}; choose one of {KINDS}")
+    if kind == "frames_cnn":
+        if (len(c.frames_conv_features) == 0
+                or len(c.frames_conv_features) != len(c.frames_kernel_sizes)):
+            raise ValueError("model.frames_conv_features and model.frames_kernel_sizes must be "
+                             "non-empty and of equal length (one per conv block)")
+        if min(*c.frames_conv_features, *c.frames_kernel_sizes) < 1:
+            raise ValueError("model.frames_conv_features and frames_kernel_sizes must be >= 1")
+        if c.frames_input_pool < 1 or c.frames_pool < 1:
+            raise ValueError("model.frames_input_pool and model.frames_pool must be >= 1")
+
+
+def hash_uniform(seed: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """Uniform [0, 1) floats of ``shape`` from a counter-based hash (murmur3's 32-bit
+    finaliser of ``element index + seed * golden ratio``): ~10 integer ops per element, where
+    threefry needs ~100. Plenty random for dropout masks; not for anything cryptographic."""
+    x = jax.lax.iota(jnp.uint32, math.prod(shape)).reshape(shape)
+    x = x + seed.astype(jnp.uint32) * jnp.uint32(0x9E3779B9)
+    x = (x ^ (x >> 16)) * jnp.uint32(0x85EBCA6B)
+    x = (x ^ (x >> 13)) * jnp.uint32(0xC2B2AE35)
+    x = x ^ (x >> 16)
+    return (x >> 8).astype(jnp.float32) * (1.0 / (1 << 24))
+
+
+class Dropout(nn.Module):
+    """Inverted dropout like ``nn.Dropout``; ``impl='hash'`` draws its mask with
+    ``hash_uniform`` from one 32-bit word of the ``dropout`` key, ``'jax'`` with
+    ``jax.random.bernoulli`` (threefry). On XLA:CPU the threefry masks cost as much as the
+    rest of the extractor's training step (docs/benchmarks.md)."""
+    rate: float
+    deterministic: bool
+    impl: str = "hash"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        keep = self.keep_mask(x.shape)
+        if keep is None:
+            return x
+        return x * (keep.astype(x.dtype) * (1.0 / (1.0 - self.rate)))
+
+    def keep_mask(self, shape: tuple[int, ...]) -> jax.Array | None:
+        """The boolean mask ``__call__`` would apply to an input of ``shape`` (the same
+        random draw), or None when dropout is off; for ops that fuse dropout in
+        (``max_pool_dropout``)."""
+        if self.deterministic or self.rate == 0.0:
+            return None
+        key = self.make_rng("dropout")
+        keep_prob = 1.0 - self.rate
+        if self.impl == "jax":
+            return jax.random.bernoulli(key, keep_prob, shape)
+        seed = jax.random.bits(key, (), jnp.uint32)
+        return hash_uniform(seed, shape) < keep_prob
+
+
+class Conv1D(nn.Module):
+    """'SAME' 1-D convolution, stride 1: ``[B, L, c_in] -> [B, L, features]``."""
+    features: int
+    kernel_size: int
+    impl: str = "im2col"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        c_in = x.shape[-1]
+        k = self.kernel_size
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, c_in, self.features))
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
+        left, right = same_padding(x.shape[-2], k, 1)
+        if self.impl == "lax":
+            y = jax.lax.conv_general_dilated(
+                x, kernel, window_strides=(1,), padding=[(left, right)],
+                dimension_numbers=("NWC", "WIO", "NWC"))
+            return y + bias
+        length = x.shape[-2]
+        xp = jnp.pad(x, [(0, 0), (left, right), (0, 0)])
+        patches = jnp.concatenate([xp[:, i:i + length, :] for i in range(k)], axis=-1)
+        return patches @ kernel.reshape(k * c_in, self.features) + bias
+
+
+class Conv1DExtractor(nn.Module):
+    """Acoustic vector ``[B, F]`` → ``(logits [B, C], deep features [B, deep_width])``."""
+    config: ml_collections.ConfigDict
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> tuple[jax.Array, jax.Array]:
+        c = self.config
+        h = x[..., None]  # [B, F, 1]: the feature vector read as a sequence with one channel
+        for features, kernel in zip(c.conv_features, c.kernel_sizes):
+            h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h))
+            dropout = Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))
+            if c.pool_impl == "flax":
+                h = nn.max_pool(h, (c.pool_size,), strides=(c.pool_stride,), padding="SAME")
+                h = dropout(h)
+            elif not train:
+                h = max_pool_slices(h, c.pool_size, c.pool_stride)
+            else:  # pool + dropout as one op with a cheap gradient (serjax/models/pooling.py)
+                pooled = (*h.shape[:-2], pooled_length(h.shape[-2], c.pool_stride), h.shape[-1])
+                keep = dropout.keep_mask(pooled)
+                if keep is None:
+                    keep = jnp.ones(pooled, bool)
+                h = max_pool_dropout(h, keep, c.pool_size, c.pool_stride, 1.0 / (1.0 - c.dropout))
+        h = h.reshape(h.shape[0], -1)
+        deep = nn.relu(nn.Dense(c.deep_width, name="deep")(h))
+        logits = nn.Dense(self.num_classes, name="head")(
+            Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(deep))
+        return logits, deep
+
+
+class FramesExtractor(nn.Module):
+    """Frames ``{"frames": [B, T, F], "mask": [B, T]}`` → ``(logits [B, C], deep [B, D])``.
+
+    Conv1D over time with the F features as channels. Padded frames are zeroed before every
+    convolution (so they add nothing to a real frame's window) and are left out of every
+    pooling, so a row's output does not depend on how much padding it carries.
+    """
+    config: ml_collections.ConfigDict
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, x: dict, *, train: bool) -> tuple[jax.Array, jax.Array]:
+        c = self.config
+        mask = x["mask"].astype(jnp.float32)
+        h = x["frames"].astype(jnp.float32) * mask[..., None]
+        h, mask = pool_time(h, mask, c.frames_input_pool, "mean")
+        for features, kernel in zip(c.frames_conv_features, c.frames_kernel_sizes):
+            h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h)) * mask[..., None]
+            h, mask = pool_time(h, mask, c.frames_pool, "max")
+            h = Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(h)
+        deep = nn.relu(nn.Dense(c.deep_width, name="deep")(masked_mean_max(h, mask)))
+        logits = nn.Dense(self.num_classes, name="head")(
+            Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(deep))
+        return logits, deep
+
+
+def extractor_module(config: ml_collections.ConfigDict, num_classes: int) -> nn.Module:
+    """The step-1 extractor ``model.kind`` names (both return ``(logits, deep features)``)."""
+    if config.get("kind", "fusionnet") == "frames_cnn":
+        return FramesExtractor(config, num_classes)
+    return Conv1DExtractor(config, num_classes)
+
+
+def reads_frames(config: ml_collections.ConfigDict) -> bool:
+    """True if the extractor reads ``frames [T, F]`` + ``frame_mask`` instead of ``[F]``."""
+    return config.get("kind", "fusionnet") == "frames_cnn"
+
+
+class MLPClassifier(nn.Module):
+    """Fused features ``[B, 41]`` (or deep only ``[B, 32]``) → logits ``[B, C]``."""
+    config: ml_collections.ConfigDict
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        for width in self.config.mlp_hidden:
+            x = nn.relu(nn.Dense(width)(x))
+            x = Dropout(self.config.mlp_dropout, not train,
+                        self.config.get("dropout_impl", "hash"))(x)
+        return nn.Dense(self.num_classes)(x)
+
+
+def fused_width(config: ml_collections.ConfigDict, num_statistical: int) -> int:
+    """Input width of the classifier: deep + statistical + gender, or deep alone."""
+    if config.fusion == "deep_only":
+        return config.deep_width
+    return config.deep_width + num_statistical + 1
+
+
+def extractor_output_length(config: ml_collections.ConfigDict, num_acoustic: int) -> int:
+    """Sequence length after every pooling stage (each halves it, rounding up, for stride 2)."""
+    length = num_acoustic
+    for _ in config.conv_features:
+        length = math.ceil(length / config.pool_stride)
+    return length
+
+
+def param_count(params) -> int:
+    """Number of scalars in a parameter pytree (of one model, or of all models if stacked)."""
+    return sum(int(p.size) for p in jax.tree.leaves(params))

@@ -1,0 +1,348 @@
+"""Inference on audio files: ``serjax predict --workdir W PATH...``.
+
+The models come from ``serjax.serve.model_bundle.load_bundle`` (a workdir or an artifact, and which
+of its models vote: ``--models all | best | FOLD``). Each file goes through exactly the training-time code: ``discover.read_wav`` (stereo is
+downmixed), ``audio.prepare`` (resample to ``audio.sample_rate`` with ``audio.res_type``, the
+fixed window if the config has one, trim with ``audio.trim_top_db``), and
+``features.extract.librosa_features`` / ``jax_features`` (the config's backend, resolved as
+precompute resolves it) followed by the frame mean, plus the gender bit (``--gender``, or
+``auto``: ``serjax.serve.gender``). Files with less than ``MIN_SPEECH_S`` of sound after trimming are
+skipped with the reason. Models trained with ``train.speaker_norm`` need each speaker's
+features standardised by that speaker's own statistics, as in training: ``--speaker name``
+(the speaker read from RAVDESS / CREMA-D / SAVEE / TESS file names) or ``--speaker one`` (every
+input is one speaker) groups the files, and each group of at least ``MIN_SPEAKER_FILES`` is
+standardised with ``grid_data.speaker_normalize``. ``Classifier`` is the jitted forward pass: extractor -> fusion -> MLP
+for every selected model (vmapped), probabilities averaged over models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import sys
+from typing import Any
+
+import jax
+import numpy as np
+
+from serjax.corpora import discover, naming
+from serjax.features import acoustic, audio, extract, spec  # noqa: PLC0415
+from serjax.models import networks as models_lib
+from serjax.serve import gender as gender_lib
+from serjax.serve import inference_io
+from serjax.serve.model_bundle import Bundle, load_bundle
+from serjax.training import grid_data, model_step, programs
+
+#: Shorter sound (after trimming) is skipped: the models saw 1.5-4 s utterances.
+MIN_SPEECH_S = 0.25
+#: Below this native rate the audio lacks the upper band the models were trained on.
+LOW_RATE_WARNING_HZ = 16_000
+PREDICT_BATCH = 64
+#: Speaker normalisation needs this many usable files of a speaker: fewer give statistics
+#: too noisy to stand in for the speaker's (training used every utterance of an actor).
+MIN_SPEAKER_FILES = 8
+SPEAKER_CHOICES = ("name", "one")
+SPEAKER_NORM_NEEDS = (
+    "these models were trained with train.speaker_norm=True: each speaker's features are "
+    "standardised by that speaker's own statistics. Pass --speaker name (the speaker read from "
+    "corpus file names) or --speaker one (all inputs are one speaker), with at least "
+    f"{MIN_SPEAKER_FILES} files per speaker")
+
+
+# ------------------------------------------------------------------------ the forward pass
+
+class Classifier:
+    """Jitted ensemble forward pass; compiled once per batch size and reused.
+
+    ``probs(acoustic [N, F], statistical [N, S], gender [N]) -> float32 [N, C]`` (mean over
+    models); ``per_model(...) -> [M, N, C]``."""
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self._forward = jax.jit(forward_fn(bundle.models))
+        self._params = jax.device_put(bundle.models.params)
+        self._scalers = jax.device_put(bundle.models.scalers)
+
+    def per_model(self, acoustic, statistical, gender) -> np.ndarray:
+        """``acoustic``: summary ``[N, F]``, or for frames models ``{"frames": [N, T, F],
+        "mask": [N, T]}``."""
+        if isinstance(acoustic, dict):
+            acoustic = {"frames": np.asarray(acoustic["frames"], np.float32),
+                        "mask": np.asarray(acoustic["mask"], bool)}
+        else:
+            acoustic = np.asarray(acoustic, np.float32)
+        out = self._forward(self._params, self._scalers, acoustic,
+                            np.asarray(statistical, np.float32), np.asarray(gender, np.float32))
+        return np.asarray(out)
+
+    def probs(self, acoustic, statistical, gender) -> np.ndarray:
+        return self.per_model(acoustic, statistical, gender).mean(axis=0)
+
+
+def forward_fn(models):
+    """(params, scalers, acoustic [N, F], statistical [N, S], gender [N]) -> probs [M, N, C],
+    the same modules, scalers and fusion as ``checkpoint.predict_proba``."""
+    num_classes = len(models.labels)
+    extractor = models_lib.extractor_module(models.config, num_classes)
+    classifier = models_lib.MLPClassifier(models.config, num_classes)
+    fusion = models.config.fusion
+
+    def one(params, s_acoustic, s_fused, acoustic, statistical, gender):
+        deep = extractor.apply(params["extractor"], model_step.standardize(acoustic, s_acoustic),
+                               train=False)[1]
+        fused = programs.fuse(deep, statistical, gender, fusion)
+        logits = classifier.apply(params["classifier"], model_step.standardize(fused, s_fused),
+                                  train=False)
+        return jax.nn.softmax(logits, -1)
+
+    def forward(params, scalers, acoustic, statistical, gender):
+        return jax.vmap(one, in_axes=(0, 0, 0, None, None, None))(
+            params, scalers["acoustic"], scalers["fused"], acoustic, statistical, gender)
+    return forward
+
+
+# ------------------------------------------------------------------------ features of files
+
+@dataclasses.dataclass
+class FileResult:
+    """One input file: its features and gender, then (after classification) probabilities."""
+
+    file: str
+    acoustic: Any = None                     # float32 [F], or frames {"frames": [T, F], "mask": [T]}
+    statistical: np.ndarray | None = None    # float32 [S]
+    gender: int | None = None
+    f0_hz: float = float("nan")
+    gender_source: str = ""                  # "given" | "estimated" | "default (no voiced frame)"
+    speaker: str = ""                        # with --speaker: the speaker group
+    probs: np.ndarray | None = None          # float32 [C]
+    error: str = ""
+    warning: str = ""
+
+
+def find_wavs(paths) -> list[pathlib.Path]:
+    """Files and folders (searched recursively for ``*.wav``, any case) -> sorted file list."""
+    found: list[pathlib.Path] = []
+    for raw in paths:
+        path = pathlib.Path(raw).expanduser()
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.is_file()
+                            and p.suffix.lower() == ".wav" and not p.name.startswith("._"))
+            if not inside:
+                raise ValueError(f"{path}: no .wav files in this folder (searched recursively)")
+            found += inside
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"{path} does not exist; pass .wav files or folders")
+    if not found:
+        raise ValueError("no input files: pass one or more .wav files or folders")
+    return found
+
+
+def prepare_file(path: pathlib.Path, config) -> tuple[np.ndarray, str]:
+    """A WAV file -> (prepared float32 waveform at ``audio.sample_rate``, warning text), with
+    the training-time ``audio.prepare``; raises ``ValueError`` naming the file and the fix."""
+    samples, rate = discover.read_wav(path)
+    warning = ""
+    if rate < LOW_RATE_WARNING_HZ:
+        warning = (f"{rate} Hz audio has no content above {rate // 2} Hz; the models were "
+                   f"trained on {config.audio.sample_rate} Hz audio, so expect lower accuracy")
+    wave = audio.prepare(samples, rate, config.audio, name=str(path),
+                         min_samples=int(config.features.n_fft))
+    seconds = wave.size / config.audio.sample_rate
+    if seconds < MIN_SPEECH_S:
+        raise audio.BadAudio(str(path), "too_short", f"only {seconds:.2f} s of sound after "
+                             f"trimming; serjax predict needs at least {MIN_SPEECH_S} s")
+    return wave, warning
+
+
+def wave_features(waves: list[np.ndarray], config, backend: str | None = None) -> list[tuple]:
+    """Prepared waveforms -> [(acoustic, statistical float32 [S])] with the precompute code
+    (``extract.librosa_features`` / ``jax_features``): acoustic is the summary ``[F]`` (frame
+    mean), or with ``features.acoustic='frames'`` the frames padded to ``features.max_frames``
+    with their mask, ``{"frames": [T, F], "mask": [T]}``, as the FeatureSet stores them."""
+    backend = spec.resolve_backend(backend or config.features.backend)
+    sr = int(config.audio.sample_rate)
+    rows = [extract.Row(extract.Item("input", f"input{i}", "input/0", 0, 0,
+                                     np.zeros(0, np.int16), sr), 0, w)
+            for i, w in enumerate(waves)]
+    compute = extract.jax_features if backend == "jax" else extract.librosa_features
+    def model_input(frames):
+        if config.features.get("acoustic", "summary") != "frames":
+            return acoustic.summary_from_frames(frames)
+        padded, count = acoustic.pad_frames(frames, int(config.features.max_frames))
+        return {"frames": padded.astype(np.float32),
+                "mask": np.arange(int(config.features.max_frames)) < count}
+    return [(model_input(frames), stats) for frames, stats in compute(rows, config)]
+
+
+def file_features(path: pathlib.Path, config, gender: int | None,
+                  gender_method: str = "pyin") -> FileResult:
+    """One file -> FileResult with features and gender, or with ``error`` set."""
+    result = FileResult(str(path))
+    try:
+        wave, result.warning = prepare_file(path, config)
+    except (ValueError, audio.BadAudio) as err:
+        result.error = str(err)
+        return result
+    (result.acoustic, result.statistical), = wave_features([wave], config)
+    leaves = [*(result.acoustic.values() if isinstance(result.acoustic, dict)
+                else [result.acoustic]), result.statistical]
+    if not all(np.all(np.isfinite(leaf)) for leaf in leaves):
+        result.error = f"{path}: features contain NaN or inf; check the file"
+    elif gender is not None:
+        result.gender, result.gender_source = gender, "given"
+    else:
+        est = gender_lib.estimate_gender(wave, int(config.audio.sample_rate), gender_method)
+        result.gender, result.f0_hz = est.gender, est.f0_hz
+        result.gender_source = "estimated" if est.voiced_frames else "default (no voiced frame)"
+    return result
+
+
+def speaker_of(path: pathlib.Path, mode: str) -> str:
+    """The speaker of a file: ``mode='one'``: the same for every file; ``'name'``: the actor
+    of its RAVDESS / CREMA-D / SAVEE / TESS file name (ValueError with the fix if none fits)."""
+    if mode == "one":
+        return "all inputs"
+    if mode != "name":
+        raise ValueError(f"--speaker {mode!r}; choose one of {SPEAKER_CHOICES}")
+    for corpus in naming.PARSERS:
+        try:
+            return naming.parse(corpus, path.name).actor
+        except ValueError:
+            continue
+    raise ValueError(f"{path}: the speaker cannot be read from this file name (it follows no "
+                     "RAVDESS, CREMA-D, SAVEE or TESS naming); rename it, or pass "
+                     "--speaker one if every input file is the same speaker")
+
+
+def normalize_speakers(results: list[FileResult], mode: str | None,
+                       min_files: int = MIN_SPEAKER_FILES) -> None:
+    """``train.speaker_norm`` at prediction time: standardises the features of each speaker's
+    usable files by that speaker's statistics (``grid_data.speaker_normalize``, the training
+    code), in place. A file whose speaker cannot be told, or whose speaker has fewer than
+    ``min_files`` usable files, gets ``error`` with the reason."""
+    if mode is None:
+        raise ValueError(SPEAKER_NORM_NEEDS)
+    for r in results:
+        if not r.error:
+            try:
+                r.speaker = speaker_of(pathlib.Path(r.file), mode)
+            except ValueError as err:
+                r.error = str(err)
+    groups: dict[str, list[FileResult]] = {}
+    for r in results:
+        if not r.error:
+            groups.setdefault(r.speaker, []).append(r)
+    usable = []
+    for speaker, members in groups.items():
+        if len(members) < min_files:
+            for r in members:
+                r.error = (f"{r.file}: speaker {speaker!r} has {len(members)} usable file(s); "
+                           f"the models were trained with speaker normalisation, which needs "
+                           f"at least {min_files} files of the same speaker: add more of them")
+        else:
+            usable += members
+    if not usable:
+        return
+    frames = isinstance(usable[0].acoustic, dict)
+    data = {"statistical": np.stack([r.statistical for r in usable]),
+            "actor": np.asarray([r.speaker for r in usable])}
+    if frames:
+        data["acoustic"] = np.stack([r.acoustic["frames"] for r in usable])
+        data["frame_mask"] = np.stack([r.acoustic["mask"] for r in usable])
+    else:
+        data["acoustic"] = np.stack([r.acoustic for r in usable])
+    normalized = grid_data.speaker_normalize(data)
+    for i, r in enumerate(usable):
+        r.statistical = normalized["statistical"][i]
+        r.acoustic = ({"frames": normalized["acoustic"][i], "mask": r.acoustic["mask"]}
+                      if frames else normalized["acoustic"][i])
+
+
+def classify(classifier: Classifier, results: list[FileResult]) -> None:
+    """Fills ``probs`` of every result without an error, in batches of PREDICT_BATCH rows
+    (padded, so the forward pass compiles once)."""
+    ok = [r for r in results if not r.error]
+    for start in range(0, len(ok), PREDICT_BATCH):
+        chunk = ok[start:start + PREDICT_BATCH]
+        pad = PREDICT_BATCH - len(chunk)
+        stack = lambda xs: np.concatenate([np.stack(xs), np.repeat(xs[:1], pad, 0)])  # noqa: E731
+        acoustic = [r.acoustic for r in chunk]
+        if isinstance(acoustic[0], dict):
+            acoustic = {k: stack([a[k] for a in acoustic]) for k in ("frames", "mask")}
+        else:
+            acoustic = stack(acoustic)
+        probs = classifier.probs(acoustic,
+                                 stack([r.statistical for r in chunk]),
+                                 stack([np.float32(r.gender) for r in chunk]))
+        for r, p in zip(chunk, probs):
+            r.probs = p
+
+
+def predict_files(bundle: Bundle, paths, gender: str = "auto", progress: bool = False,
+                  classifier: Classifier | None = None,
+                  speaker: str | None = None) -> list[FileResult]:
+    """Files/folders -> one FileResult per .wav found (bad files carry ``error``). ``speaker``
+    (``'name'`` | ``'one'``) groups the files by speaker for models trained with
+    ``train.speaker_norm`` (required for them, ignored otherwise)."""
+    fixed = gender_lib.parse_gender(gender)
+    if bundle.speaker_norm and speaker is None:  # before any file is read
+        raise ValueError(f"{bundle.source}: {SPEAKER_NORM_NEEDS}")
+    files = find_wavs(paths)
+    results = []
+    for i, path in enumerate(files):
+        results.append(file_features(path, bundle.config, fixed))
+        if progress:
+            print(f"\r{i + 1}/{len(files)} files", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    if bundle.speaker_norm:
+        normalize_speakers(results, speaker)
+    classify(classifier or Classifier(bundle), results)
+    return results
+
+
+# ------------------------------------------------------------------------ output and CLI
+
+def run(args) -> int:
+    """``serjax predict``: prints the table; writes ``--csv`` / ``--json``; returns 0, or 1
+    when no file could be classified."""
+    bundle = load_bundle(args.workdir, args.models)
+    results = predict_files(bundle, args.paths, args.gender, progress=not args.quiet,
+                            speaker=args.speaker)
+    print(inference_io.format_table(results, bundle.labels))
+    for r in results:
+        if r.warning:
+            print(f"warning: {r.file}: {r.warning}", file=sys.stderr)
+    if args.csv:
+        inference_io.write_csv(results, bundle.labels, args.csv)
+    if args.json:
+        inference_io.write_json(results, bundle.labels, args.json)
+    if all(r.error for r in results):
+        print("serjax predict: no file could be classified (reasons above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    """Registers ``serjax predict`` (``func`` returns the exit code)."""
+    p = subparsers.add_parser("predict", help="classify .wav files with a trained workdir")
+    p.add_argument("paths", nargs="+", type=pathlib.Path, metavar="PATH",
+                   help=".wav files or folders (searched recursively)")
+    p.add_argument("--workdir", type=pathlib.Path, required=True,
+                   help="a `serjax cv` workdir or a `serjax export` artifact directory")
+    p.add_argument("--gender", default="auto", choices=gender_lib.GENDER_CHOICES,
+                   help="speaker gender for the fused classifier; auto: from median F0 "
+                        f"(>= {gender_lib.THRESHOLD_HZ:g} Hz female)")
+    p.add_argument("--speaker", choices=SPEAKER_CHOICES,
+                   help="for models trained with train.speaker_norm: group the files by the "
+                        "speaker in their corpus file names (name) or as one speaker (one); "
+                        f"each speaker needs >= {MIN_SPEAKER_FILES} files")
+    p.add_argument("--models", default="all",
+                   help="all (ensemble of every fold x seed), best, or a fold number")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", type=pathlib.Path, help="also write the results as CSV")
+    out.add_argument("--json", type=pathlib.Path, help="also write the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
