@@ -5,8 +5,9 @@
 
 Same folds, seeds and two-step recipe as configs/ravdess_cv.py, but step 1 is a Conv1D over
 the frame sequence [T, 162] (``model.kind='frames_cnn'``, padded frames masked out, masked
-mean/max pooling over time) trained with SpecAugment-style time and feature-band masks; its 32
-deep units feed the same fusion MLP. Options (docs/benchmarks.md, "Beyond the paper"):
+mean/max pooling over time; its own fields under ``model.frames_cnn``, configs/common.py)
+trained with SpecAugment-style time and feature-band masks; its 32 deep units feed the same
+fusion MLP. Options (docs/benchmarks.md, "Beyond the paper"):
 ``--config.train.speaker_norm=True`` standardises each actor's features by that actor's own
 statistics (test actors too: speaker-level normalisation at test time, label-free),
 ``--config.train.class_balanced=True`` weights the loss by the TRAIN class counts.

@@ -14,6 +14,16 @@ corpora's 16 / 22.05 / 24.414 / 44.1 / 48 kHz), held in memory. Two tables are p
 
 then the precompute rate with one augmented copy per file (the paper's doubling) and the
 estimated time for the SER Superset (12,162 files + one copy each) at that rate.
+
+``--tables opensmile`` (also in the default ``all``) times the openSMILE feature sets beside the
+librosa path: per file on prepared waveforms in one process (``features.acoustic`` = egemaps,
+compare, egemaps_frames, compare_frames; each openSMILE row also computes the statistical
+features, as precompute does), then ``precompute`` end to end with ``--workers`` processes.
+``--wav-dir DIR`` takes the clips from real WAV files under DIR instead of synthesising them
+(openSMILE's pitch tracker costs differ on real speech):
+
+    python scripts/bench_features.py --tables opensmile --files 200 --workers 2 \
+        --wav-dir ../shared/realdata/ravdess
 """
 
 from __future__ import annotations
@@ -58,6 +68,31 @@ def synthetic_table(files: int, seconds: float, seed: int):
         label=np.array([i % 6 for i in range(files)], np.int8),
         sample_rate=np.array(rates, np.int32), waves=waves,
         fingerprint=f"bench-{files}-{seconds}-{seed}")
+
+
+def wav_table(folder: str, files: int):
+    """The first ``files`` WAVs under ``folder`` (sorted), as int16 mono at their own rate."""
+    import pathlib
+
+    import soundfile
+
+    from serjax.corpora.dataset import InMemoryTable
+    paths = sorted(pathlib.Path(folder).rglob("*.wav"))[:files]
+    if not paths:
+        raise SystemExit(f"--wav-dir {folder}: no .wav files there")
+    waves, rates = [], []
+    for path in paths:
+        data, sr = soundfile.read(path, dtype="int16", always_2d=True)
+        waves.append(data.mean(axis=1).astype(np.int16))
+        rates.append(sr)
+    n = len(paths)
+    return InMemoryTable(
+        corpus=np.array(["bench"] * n), path=np.array([p.name for p in paths]),
+        actor=np.array([f"bench/{i % 10}" for i in range(n)]),
+        gender=np.array([i % 2 for i in range(n)], np.int8),
+        label=np.array([i % 6 for i in range(n)], np.int8),
+        sample_rate=np.array(rates, np.int32), waves=waves,
+        fingerprint=f"bench-wavs-{folder}-{n}")
 
 
 def _cpu_seconds() -> float:
@@ -125,6 +160,42 @@ def end_to_end(table, config, workers: int, copies: int) -> list[tuple[str, floa
     return results
 
 
+OPENSMILE_SETS = ("egemaps", "compare", "egemaps_frames", "compare_frames")
+
+
+def opensmile_rows(table, config, workers: int) -> tuple[list, list]:
+    """(per-file rows, end-to-end rows): librosa vs each openSMILE set on prepared waveforms in
+    one process, then ``precompute`` (no augmentation) with ``workers`` processes."""
+    from serjax.features import extract, opensmile_sets, precompute  # noqa: PLC0415
+    n = len(table.path)
+    config.augment.copies = 0
+    config.features.backend = "librosa"
+    items = precompute.read_items([table], [(0, i) for i in range(n)])
+    extract.warm_up(config)
+    rows, _ = extract.prepare_rows(items, config)
+    per_file = []
+    for kind in ("summary", *OPENSMILE_SETS):
+        config.features.acoustic = kind
+        if kind != "summary":
+            opensmile_sets.compute(rows[0].wave, config.audio.sample_rate, kind)  # build Smile
+        with single_thread():
+            wall, cpu, out = timed(lambda: extract.row_features(rows, config))
+        shape = ("T, " if kind.endswith("_frames") else "") + str(out[0][0].shape[-1])
+        what = "librosa 162 + 8" if kind == "summary" else f"openSMILE {kind} [{shape}] + 8"
+        per_file.append((what, len(rows) / wall, 1e3 * cpu / len(rows), "1 process, 1 thread"))
+    end = []
+    for kind in ("summary", "egemaps", "compare"):
+        config.features.acoustic = kind
+        with tempfile.TemporaryDirectory() as cache:
+            wall, cpu, fs = timed(lambda: precompute.precompute(
+                table, config, cache, workers=workers, progress=False))
+        note = (f"precompute, {fs.num_rows} rows, acoustic {tuple(fs.acoustic.shape[1:])}; "
+                "pool start + warm-up included")
+        end.append((f"{kind}, {workers} processes", n / wall, 1e3 * cpu / n, note))
+    config.features.acoustic = "summary"
+    return per_file, end
+
+
 def table_md(title: str, rows: list[tuple[str, float, float, str]]) -> str:
     base = rows[0][1]
     lines = [f"**{title}**", "",
@@ -142,7 +213,14 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tables", default="all",
+                        help="comma-separated: features, end_to_end, augmented, opensmile "
+                             "(default all)")
+    parser.add_argument("--wav-dir", default="",
+                        help="time real WAV files under this folder instead of synthetic clips")
     args = parser.parse_args(argv)
+    tables = ({"features", "end_to_end", "augmented", "opensmile"} if args.tables == "all"
+              else set(args.tables.split(",")))
 
     import jax  # noqa: PLC0415
 
@@ -150,19 +228,33 @@ def main(argv=None) -> int:
     config = spec.default_config()
     config.features.jax_batch_size = args.batch_size
     config.features.shard_size = 64
-    table = synthetic_table(args.files, args.seconds, args.seed)
+    table = (wav_table(args.wav_dir, args.files) if args.wav_dir
+             else synthetic_table(args.files, args.seconds, args.seed))
     seconds = np.mean([len(w) / sr for w, sr in zip(table.waves, table.sample_rate)])
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"python {sys.version.split()[0]}; jax {jax.__version__} on {jax.devices()}; "
           f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    print(f"corpus: {args.files} synthetic files, mean {seconds:.2f} s at native rates {RATES}\n")
+    source = f"WAVs under {args.wav_dir}" if args.wav_dir else "synthetic files"
+    print(f"corpus: {len(table.path)} {source}, mean {seconds:.2f} s at native rates "
+          f"{sorted({int(r) for r in table.sample_rate})}\n")
 
     config.augment.copies = 0
-    print(table_md("Features only (prepared 22,050 Hz waveforms)", features_only(table, config)))
-    print()
-    print(table_md("End to end, no augmentation (int16 at native rate -> FeatureSet)",
-                   end_to_end(table, config, args.workers, copies=0)))
-    print()
+    if "features" in tables:
+        print(table_md("Features only (prepared 22,050 Hz waveforms)",
+                       features_only(table, config)))
+        print()
+    if "end_to_end" in tables:
+        print(table_md("End to end, no augmentation (int16 at native rate -> FeatureSet)",
+                       end_to_end(table, config, args.workers, copies=0)))
+        print()
+    if "opensmile" in tables:
+        per_file, end = opensmile_rows(table, config, args.workers)
+        print(table_md("openSMILE vs librosa per file (prepared 22,050 Hz waveforms)", per_file))
+        print()
+        print(table_md("openSMILE vs librosa end to end, no augmentation", end))
+        print()
+    if "augmented" not in tables:
+        return 0
     config.features.backend = "librosa"
     config.augment.copies = 1
     load_before = " ".join(f"{v:.1f}" for v in os.getloadavg())

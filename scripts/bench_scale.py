@@ -17,7 +17,7 @@ memory-mapped) onto the device as float32: the naive ``device_put(np.asarray(x, 
 and ``sharding.put_replicated`` (row chunks into a preallocated device buffer).
 
 ``--stream`` trains a frames grid (``frames_cnn`` on synthetic ``[N, frames, 162]``) with step 1's
-inputs resident on the device and streamed from the host (``train.stream``), same numbers.
+inputs resident on the device and streamed from the host (``runtime.stream``), same numbers.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pathlib
 import resource
 import subprocess
 import sys
@@ -32,6 +33,9 @@ import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
+from _grid_fixtures import actor_fold_roles, synthetic_arrays, synthetic_frames  # tests/ data
 
 
 def _peak_rss_mb() -> float:
@@ -43,25 +47,26 @@ def train_point(num_models: int, num_rows: int, epochs: int, frames: int = 0,
     """Trains one synthetic grid; returns its timings and the process's peak memory.
     ``frames > 0``: the frames extractor on ``[N, frames, 162]`` inputs."""
     from serjax.models import networks
-    from serjax.training import grid_data, train
+    from serjax.training import grid_data, runtime, train
 
     folds, seeds_per_fold = 11, -(-num_models // 11)
     model = networks.default_model_config()
     if frames:
-        data = grid_data.synthetic_frames(num_rows, frames, 162, 6, 121, seed=0)
+        data = synthetic_frames(num_rows, frames, 162, 6, 121, seed=0)
         model.kind = "frames_cnn"
     else:
-        data = grid_data.synthetic_arrays(num_rows, num_classes=6, num_actors=121, seed=0)
-    roles, _, seeds = grid_data.actor_fold_roles(data["actor"], folds, seeds_per_fold)
+        data = synthetic_arrays(num_rows, num_classes=6, num_actors=121, seed=0)
+    roles, _, seeds = actor_fold_roles(data["actor"], folds, seeds_per_fold)
     roles, seeds = roles[:num_models], seeds[:num_models]
     keys = grid_data.DATA_KEYS + (("frame_mask",) if frames else ())
     arrays = {k: data[k] for k in keys}
     config = train.default_train_config()
     config.epochs, config.early_stop_patience = epochs, 0
-    config.stream = stream
+    run = runtime.default_runtime_config()
+    run.stream = stream
     rss_before = _peak_rss_mb()
     start = time.perf_counter()
-    result = train.train_grid(arrays, roles, seeds, model, config, progress=False)
+    result = train.train_grid(arrays, roles, seeds, model, config, runtime=run, progress=False)
     wall = time.perf_counter() - start
     steps = grid_data.steps_per_epoch(roles, config.batch_size)
     return {"M": num_models, "N": num_rows, "epochs": epochs, "steps_per_epoch": steps,

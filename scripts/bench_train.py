@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import pathlib
+import sys
 import time
 
 import jax
@@ -26,7 +28,10 @@ import numpy as np
 import optax
 
 from serjax.models import networks
-from serjax.training import grid_data, programs, sharding, train
+from serjax.training import grid_data, programs, runtime, sharding, train
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
+from _grid_fixtures import actor_fold_roles, synthetic_arrays  # tests/: test data helpers
 
 
 def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
@@ -107,17 +112,18 @@ def step_flops(model_config, num_models: int, batch: int, features: int, classes
 
 def bench_grid(data, seeds_per_fold: int, epochs: int, model_config, train_config) -> dict:
     arrays = {k: data[k] for k in grid_data.DATA_KEYS}
-    roles, folds, seeds = grid_data.actor_fold_roles(data["actor"], 6, seeds_per_fold)
+    roles, folds, seeds = actor_fold_roles(data["actor"], 6, seeds_per_fold)
     m = len(seeds)
     programs.clear_programs()  # each row compiles from scratch, as a new process would
     start = time.perf_counter()
-    grid = train.train_grid(arrays, roles, seeds, model_config, train_config, progress=False)
+    grid = train.train_grid(arrays, roles, seeds, model_config, train_config,
+                            runtime=runtime.default_runtime_config(), progress=False)
     a_wall = time.perf_counter() - start
     programs.clear_programs()  # (b) compiles its own executables too (one per fold size)
     start, b_compile, b_train = time.perf_counter(), 0.0, 0.0
     for i in range(m):
         r = train.train_grid(arrays, roles[i:i + 1], seeds[i:i + 1], model_config, train_config,
-                             progress=False)
+                             runtime=runtime.default_runtime_config(), progress=False)
         b_compile += r.timing["compile_s"]
         b_train += r.timing["train_s"]
     b_wall = time.perf_counter() - start
@@ -147,8 +153,7 @@ def bench_options(num_models: int = 6, steps: int = 8, repeats: int = 3) -> list
                                      ("lax", "slices", "unrolled models", steps),
                                      ("im2col", "slices", "unrolled models", steps)]:
         config = networks.default_model_config()
-        config.conv_impl, config.pool_impl = conv, pool
-        module = networks.Conv1DExtractor(config, 8)
+        module = networks.Conv1DExtractor(config, 8, conv_impl=conv, pool_impl=pool)
         step = _step_fn(module, tx)
         keys = jax.random.split(jax.random.key(2), num_models)
         params = jax.vmap(lambda k: module.init(k, x[0, 0], train=False))(keys)
@@ -179,17 +184,16 @@ def bench_options(num_models: int = 6, steps: int = 8, repeats: int = 3) -> list
 def bench_groups(frames: bool = False, conv: str = "im2col", steps: int = 16,
                  repeats: int = 3) -> list[dict]:
     """ms per model-step of one scanned extractor epoch: M models vmapped all at once versus
-    in groups of G (``sharding.map_models``, what ``train.model_chunk`` does per device).
+    in groups of G (``sharding.map_models``, what ``runtime.models_per_group`` does per device).
     ``frames``: the frame-level ``frames_cnn`` on T = 160 frames (4 steps, fewer models)."""
     config = networks.default_model_config()
-    config.conv_impl = conv
     if frames:
         config.kind, steps = "frames_cnn", 4
         grid = [(6, 0), (6, 1), (6, 2), (12, 0), (12, 1)]
     else:
         grid = [(1, 0), (6, 0), (30, 0), (30, 1), (30, 2), (30, 3), (30, 4), (30, 6), (30, 10),
                 (60, 0), (60, 2), (60, 6)]
-    module = networks.extractor_module(config, 8)
+    module = networks.extractor_module(config, 8, {"conv_impl": conv})
     tx = optax.adam(1e-3)
     step = _step_fn(module, tx)
     rows = []
@@ -238,11 +242,11 @@ def main():
     parser.add_argument("--rows", type=int, default=2880)
     parser.add_argument("--options", action="store_true", help="compare CPU formulations")
     parser.add_argument("--groups", action="store_true",
-                        help="models vmapped all at once vs in groups (train.model_chunk)")
+                        help="models vmapped all at once vs in groups (runtime.models_per_group)")
     parser.add_argument("--frames", action="store_true",
                         help="with --groups: the frame-level frames_cnn extractor")
     parser.add_argument("--conv", default="im2col", choices=networks.CONV_IMPLS,
-                        help="with --groups: the convolution (model.conv_impl)")
+                        help="with --groups: the convolution (runtime.conv_impl)")
     args = parser.parse_args()
     print(f"devices: {jax.devices()}; dense matmul {matmul_flops() / 1e9:.0f} GFLOP/s",
           flush=True)
@@ -252,7 +256,7 @@ def main():
     if args.groups:
         bench_groups(frames=args.frames, conv=args.conv)
         return
-    data = grid_data.synthetic_arrays(args.rows, 162, 8, 24, separation=1.0, seed=0)
+    data = synthetic_arrays(args.rows, 162, 8, 24, separation=1.0, seed=0)
     model_config = networks.default_model_config()
     ceiling_s, ceiling_flops = matmul_ceiling(model_config)
     print(f"matmuls of one extractor step alone, each at its own shape: {1e3 * ceiling_s:.2f} ms "

@@ -25,9 +25,20 @@ def _cmd_synth(args: argparse.Namespace) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> None:
-    from serjax.corpora import dataset
+    from serjax.corpora import dataset, emobox, manifest
 
-    result = dataset.build(args.corpus, args.manual_dir, args.data_dir)
+    needs = {"manifest": ("--manifest", args.manifest),
+             "emobox": ("--emobox-dir/--audio-root", args.emobox_dir and args.audio_root)}
+    flag, given = needs.get(args.corpus, ("--manual-dir", args.manual_dir))
+    if not given:
+        raise ValueError(f"serjax build {args.corpus} needs {flag}")
+    if args.corpus == "manifest":
+        result = dataset.build_manifest_corpus(manifest.read(args.manifest), args.data_dir)
+    elif args.corpus == "emobox":
+        result = dataset.build_manifest_corpus(emobox.read(args.emobox_dir, args.audio_root),
+                                               args.data_dir)
+    else:
+        result = dataset.build(args.corpus, args.manual_dir, args.data_dir)
     print(result.summary())
 
 
@@ -90,10 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_synth)
 
-    p = sub.add_parser("build", help="prepare a corpus (Kaggle folder) as a TFDS dataset")
-    p.add_argument("corpus", choices=CORPUS_CHOICES)
-    p.add_argument("--manual-dir", type=Path, required=True,
-                   help="the corpus folder as unpacked from Kaggle")
+    p = sub.add_parser("build", help="prepare a corpus (Kaggle folder, manifest or EmoBox "
+                                     "folder) as a TFDS dataset")
+    p.add_argument("corpus", choices=CORPUS_CHOICES + ("manifest", "emobox"))
+    p.add_argument("--manual-dir", type=Path, default=None,
+                   help="the corpus folder as unpacked from Kaggle (the four Kaggle corpora)")
+    p.add_argument("--manifest", type=Path, default=None,
+                   help="manifest: a .csv/.tsv/.jsonl file with columns path, emotion, speaker")
+    p.add_argument("--emobox-dir", type=Path, default=None,
+                   help="emobox: EmoBox's data/<corpus>/ folder")
+    p.add_argument("--audio-root", type=Path, default=None,
+                   help="emobox: the folder EmoBox's wav paths start from")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="where prepared datasets go (default $SERJAX_DATA_DIR or "
                         "~/tensorflow_datasets)")
@@ -117,12 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=None, help="seeds per fold")
     p.set_defaults(func=_cmd_demo)
 
-    # Subcommands whose arguments live beside their code (each module imports no JAX at load).
+    # Subcommands whose arguments live in their stage (modules that import no JAX at load:
+    # serve.commands and paper.commands import the code they run inside their handlers).
     from serjax.evaluation import compare
-    from serjax.paper import reproduce
-    from serjax.serve import export, live, predict
+    from serjax.paper import commands as paper_commands
+    from serjax.serve import commands as serve_commands
 
-    for module in (predict, live, export, reproduce, compare):
+    for module in (serve_commands, paper_commands, compare):
         module.add_cli(sub)
     return parser
 

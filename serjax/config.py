@@ -21,6 +21,51 @@ class ConfigError(ValueError):
     """A config file or override that cannot be used; the message says how to fix it."""
 
 
+#: Fields that moved: old dotted name -> new one. Implementation and speed choices went to
+#: ``runtime`` (serjax.training.runtime), the frame-level extractor's own fields under
+#: ``model.frames_cnn``. An old name, in a config file or an override, fails with the new one
+#: rather than being added as a new field that nothing reads.
+MOVED = {
+    "model.conv_impl": "runtime.conv_impl",
+    "model.pool_impl": "runtime.pool_impl",
+    "model.dropout_impl": "runtime.dropout_impl",
+    "model.frames_input_pool": "model.frames_cnn.input_pool",
+    "model.frames_conv_features": "model.frames_cnn.conv_features",
+    "model.frames_kernel_sizes": "model.frames_cnn.kernel_sizes",
+    "model.frames_pool": "model.frames_cnn.pool",
+    "train.scan_unroll": "runtime.scan_unroll",
+    "train.eval_batch_size": "runtime.eval_batch_size",
+    "train.model_chunk": "runtime.models_per_group",
+    "train.stream": "runtime.stream",
+    "train.stream_steps": "runtime.stream_steps",
+    "train.stream_fraction": "runtime.stream_fraction",
+    "train.checkpoint_every": "runtime.checkpoint_every",
+    "train.xla_opt_level": "runtime.xla_opt_level",
+}
+
+
+def moved_fields(config: ml_collections.ConfigDict) -> list[str]:
+    """The old names in ``MOVED`` that ``config`` still has."""
+    found = []
+    for old in MOVED:
+        node = config
+        for part in old.split("."):
+            if not hasattr(node, "keys") or part not in node:
+                break
+            node = node[part]
+        else:
+            found.append(old)
+    return found
+
+
+def check_moved(config: ml_collections.ConfigDict, source: str) -> None:
+    """Raises ConfigError naming each moved field ``config`` (from ``source``) still sets."""
+    old = moved_fields(config)
+    if old:
+        raise ConfigError(f"{source}: " + "; ".join(
+            f"{name} moved to {MOVED[name]} (set config.{MOVED[name]} instead)" for name in old))
+
+
 def configs_dir() -> Path:
     """The repository's ``configs/`` folder (next to the ``serjax`` package)."""
     return Path(__file__).resolve().parent.parent / "configs"
@@ -61,6 +106,7 @@ def load_config_file(name_or_path: str, arg: str | None = None) -> ml_collection
     if not hasattr(module, "get_config"):
         raise ConfigError(f"{path}: has no get_config() function")
     config = module.get_config(arg) if arg is not None else module.get_config()
+    check_moved(config, str(path))
     return config
 
 
@@ -107,6 +153,9 @@ def apply_overrides(config: ml_collections.ConfigDict,
         if "=" not in item:
             raise ConfigError(f"override {override!r} must look like --config.FIELD=VALUE")
         key, text = item.split("=", 1)
+        if key in MOVED:
+            raise ConfigError(f"--config.{key}: {key} moved to {MOVED[key]}; pass "
+                              f"--config.{MOVED[key]}={text}")
         *parents, leaf = key.split(".")
         node = config
         for i, part in enumerate(parents):

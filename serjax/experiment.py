@@ -21,19 +21,22 @@ from pathlib import Path
 import ml_collections
 
 from serjax.config import ConfigError
-from serjax.corpora import naming, sources
+from serjax.corpora import sources
 from serjax.evaluation import report
 from serjax.evaluation import workdir as workdir_lib
 from serjax.features import precompute
 from serjax.models import networks
+from serjax.splits import classes
 from serjax.splits import grid_inputs as grid_inputs_lib
 from serjax.training import distributed, programs, train
+from serjax.training import runtime as runtime_lib
 
 #: ``baseline.kind`` → the module whose ``run_baseline(config, workdir, progress)`` trains it.
 TRAINERS = {
     "random_forest": "serjax.paper.baselines",
     "cnn1d": "serjax.paper.baselines",
     "raw_waveform": "serjax.paper.baselines",
+    "linear_svm": "serjax.training.linear_svm",
 }
 
 
@@ -48,31 +51,36 @@ def trainer(kind: str):
 def validate(config: ml_collections.ConfigDict) -> None:
     """Fails early, naming the field, for values that would otherwise fail deep inside."""
     corpus = config.data.corpus
-    if corpus not in (*naming.CORPORA, sources.SUPERSET):
+    if corpus not in sources.CORPUS_CHOICES:
         raise ConfigError(f"data.corpus={corpus!r} is not a corpus; choose one of "
-                          f"{', '.join((*naming.CORPORA, sources.SUPERSET))}")
+                          f"{', '.join(sources.CORPUS_CHOICES)}")
+    if config.folds.scheme == "given" and corpus != sources.EMOBOX:
+        raise ConfigError("folds.scheme='given' runs a corpus's own folds: use it with "
+                          "data.corpus='emobox' (data.emobox_dir, data.audio_root)")
     if config.seeds < 1:
         raise ConfigError(f"seeds={config.seeds}: need at least one seed per split")
     try:
         train.check_train_config(config.train)
+        runtime_lib.check_runtime_config(runtime_lib.runtime_or_default(config.get("runtime")))
     except ValueError as err:  # one error type for every bad config field
         raise ConfigError(str(err)) from err
-    unknown = sorted(set(config.labels) - set(naming.LABELS))
-    if unknown:
-        raise ConfigError(f"labels {unknown} are not in the label space {naming.LABELS}")
+    try:   # names, order, merges: checked against the corpus's own label names
+        names = sources.label_names(config)
+        if names is not None:
+            classes.resolve(classes.spec_of(config), names)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
     if config.data.synthetic_scale < 0 or config.data.synthetic_scale > 1:
         raise ConfigError(f"data.synthetic_scale={config.data.synthetic_scale}: must lie "
                           "in (0, 1], or 0 to use data.root")
 
 
 def check_features_suit_model(config: ml_collections.ConfigDict) -> None:
-    """Frame-level features need a frames model, and summary vectors a summary model."""
-    frames = config.features.acoustic == "frames"
-    if frames != networks.reads_frames(config.model):
-        raise ConfigError(
-            f"features.acoustic={config.features.acoustic!r} does not suit model.kind="
-            f"{config.model.get('kind', 'fusionnet')!r}: use model.kind='frames_cnn' with "
-            "features.acoustic='frames', or 'fusionnet' with 'summary'")
+    """``networks.check_features_suit_model`` on a whole config, as a ConfigError."""
+    try:
+        networks.check_features_suit_model(config.model, config.features)
+    except ValueError as err:  # one error type for every bad config field
+        raise ConfigError(str(err)) from err
 
 
 def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
@@ -104,13 +112,21 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
         print(precompute.describe(feature_set))
     grid = grid_inputs_lib.grid_inputs(config, feature_set)
     result = train.train_grid(grid.data, grid.roles, [s.seed for s in grid.splits],
-                              config.model, config.train, labels=grid.labels,
+                              config.model, config.train, runtime=config.get("runtime"),
+                              tags=[f"fold{s.fold}_seed{s.seed}" for s in grid.splits],
+                              labels=grid.labels,
                               workdir=workdir, progress=progress)
     if not main:
         return {}
     summary = report.write_report(workdir, result, folds=[s.fold for s in grid.splits],
                                   labels=list(grid.labels), true=grid.data["label"],
-                                  files=grid.files, actors=grid.actors, features_s=features_s)
+                                  files=grid.files, actors=grid.actors, features_s=features_s,
+                                  protocol=grid.protocol,
+                                  speaker_norm=config.train.get("speaker_norm", False))
+    if config.data.corpus == sources.EMOBOX:   # each fold's predictions in EmoBox's format
+        report.write_emobox_predictions(workdir, result, folds=[s.fold for s in grid.splits],
+                                        labels=list(grid.labels), true=grid.data["label"],
+                                        keys=grid.keys)
     if progress:
         report.print_table(summary)
         print(f"outputs in {workdir}/ (metrics.json, report.md, confusion.png, "

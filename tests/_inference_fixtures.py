@@ -49,7 +49,7 @@ def experiment_config(frames: bool = False):
 
     from serjax.features import spec
     from serjax.models import networks
-    from serjax.training import train
+    from serjax.training import runtime, train
     c = spec.default_config()
     c.augment.copies = 0
     c.features.backend = "librosa"
@@ -60,14 +60,15 @@ def experiment_config(frames: bool = False):
     c.model.conv_features, c.model.kernel_sizes = (16,), (5,)
     c.train = train.default_train_config()
     c.train.epochs = 10
-    c.train.scan_unroll = 1      # halves the compile time of these tests
-    c.train.eval_batch_size = 64
+    c.runtime = runtime.default_runtime_config()
+    c.runtime.scan_unroll = 1      # halves the compile time of these tests
+    c.runtime.eval_batch_size = 64
     c.seeds = len(SEEDS)
     c.seed_offset = 0
     c.labels = LABELS
     if frames:
         c.features.acoustic, c.features.max_frames = "frames", 160
-        c.model.kind, c.model.frames_conv_features = "frames_cnn", (8, 8)
+        c.model.kind, c.model.frames_cnn.conv_features = "frames_cnn", (8, 8)
     return c
 
 
@@ -145,8 +146,8 @@ def trained_run(frames: bool = False) -> TrainedRun:
     if frames:
         data["frame_mask"] = np.asarray(fs.frame_mask)
     result = train.train_grid(data, role_matrix(fs.actor), np.array(SEEDS * 2), config.model,
-                              config.train, labels=list(LABELS), workdir=workdir,
-                              progress=False)
+                              config.train, runtime=config.runtime, labels=list(LABELS),
+                              workdir=workdir, progress=False)
     (workdir / "config.json").write_text(config_lib.to_json(config))
     write_predictions(workdir, result, fs, list(LABELS))
     files = [audio_dir / p for p in fs.path]

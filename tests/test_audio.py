@@ -54,3 +54,12 @@ def test_too_short_and_nan_raise():
     with pytest.raises(audio.BadAudio) as err:
         audio.prepare(bad, 22_050, _cfg())
     assert err.value.reason == "non_finite"
+
+
+def test_non_finite_reason_counts_the_samples():
+    y = speechlike(0.5, 22_050, f0=200.0, seed=4, silence_s=0.0).astype(np.float32) / 32768
+    y[[3, 9]] = [np.inf, np.nan]
+    with pytest.raises(audio.BadAudio, match=r"x.wav: non-finite samples \(NaN/Inf\): 2 of "
+                                             r"11025 \(non_finite\)") as err:
+        audio.prepare(y, 22_050, _cfg(), name="x.wav")
+    assert err.value.reason == "non_finite"

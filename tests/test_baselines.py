@@ -5,16 +5,17 @@ import json
 import ml_collections
 import numpy as np
 import pytest
+from _grid_fixtures import actor_fold_roles, synthetic_arrays
 
 from serjax.paper import baselines, raw_waveform
-from serjax.training import grid_data, train
-from serjax.training.grid_data import TEST, TRAIN
+from serjax.splits.roles import TEST, TRAIN
+from serjax.training import runtime, train
 
 
 def _grid(num_rows=240, folds=3, seeds=2, separation=3.0):
-    data = grid_data.synthetic_arrays(num_rows, num_features=20, num_classes=4, num_actors=6,
-                                      separation=separation, seed=0)
-    roles, fold_ids, seed_ids = grid_data.actor_fold_roles(data["actor"], folds, seeds)
+    data = synthetic_arrays(num_rows, num_features=20, num_classes=4, num_actors=6,
+                            separation=separation, seed=0)
+    roles, fold_ids, seed_ids = actor_fold_roles(data["actor"], folds, seeds)
     return data, roles, fold_ids, seed_ids
 
 
@@ -82,23 +83,25 @@ def test_raw_waveform_models_train_over_a_role_matrix():
     freq = np.where(label == 1, 900.0, 150.0)[:, None]
     waves = np.sin(2 * np.pi * freq * t) + 0.3 * rng.standard_normal((n, length))
     waves = (waves / np.sqrt(np.mean(waves ** 2, 1, keepdims=True))).astype(np.float32)
-    roles, _, seeds = grid_data.actor_fold_roles(np.arange(n) % 6, 3, 1)
+    roles, _, seeds = actor_fold_roles(np.arange(n) % 6, 3, 1)
     cfg = baselines.default_baseline_config("raw_waveform")
     cfg.raw_channels = (8,)
     train_cfg = train.default_train_config()
-    train_cfg.epochs, train_cfg.batch_size, train_cfg.eval_batch_size = 6, 16, 64
+    train_cfg.epochs, train_cfg.batch_size = 6, 16
     train_cfg.learning_rate = 1e-2
+    run = runtime.default_runtime_config()
+    run.eval_batch_size = 64
     preds, timing, curves = raw_waveform.train_models(waves, label, roles, seeds, cfg,
-                                                      train_cfg, 2, progress=False)
+                                                      train_cfg, 2, progress=False, runtime=run)
     assert [len(p) for p in preds] == list((roles == TEST).sum(1))
     loss = curves[raw_waveform.PHASE]["train_loss"]
     assert loss.shape == (6, 3) and np.isfinite(loss[0]).all()
     assert (loss[np.isfinite(loss[:, 0]), 0][-1] < loss[0, 0])
     again, _, _ = raw_waveform.train_models(waves, label, roles, seeds, cfg, train_cfg, 2,
-                                            progress=False)
+                                            progress=False, runtime=run)
     with pytest.raises(ValueError, match=r"models \[0\] have no TRAIN rows"):
         raw_waveform.train_models(waves, label, np.where(roles == TRAIN, 0, roles)[:1], [0],
-                                  cfg, train_cfg, 2, progress=False)
+                                  cfg, train_cfg, 2, progress=False, runtime=run)
     assert all(np.array_equal(a, b) for a, b in zip(preds, again))
     accuracy = np.mean(np.concatenate([p == label[r == TEST] for p, r in zip(preds, roles)]))
     assert accuracy > 0.8  # a low vs a high tone: easy from the waveform

@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 import pytest
-from test_train import tiny_configs, tiny_grid
+from _grid_fixtures import tiny_configs, tiny_grid
 
 from serjax.training import checkpoint, train
 
@@ -25,16 +25,17 @@ def _kill_after(monkeypatch, epochs_done: int):
 
 def test_resume_after_kill_equals_uninterrupted_run(tmp_path, monkeypatch):
     data, roles, _, seeds = tiny_grid()
-    model, config = tiny_configs()
-    full = train.train_grid(data, roles, seeds, model, config, workdir=tmp_path / "full",
-                            progress=False)
+    model, config, run = tiny_configs()
+    full = train.train_grid(data, roles, seeds, model, config, runtime=run,
+                            workdir=tmp_path / "full", progress=False)
     run_dir = tmp_path / "killed"
     for kill_at in (3, config.epochs + 2):  # once in each step of the two-step training
         with monkeypatch.context() as patch:
             _kill_after(patch, kill_at)
             with pytest.raises(Killed):
-                train.train_grid(data, roles, seeds, model, config, workdir=run_dir, progress=False)
-    resumed = train.train_grid(data, roles, seeds, model, config, workdir=run_dir,
+                train.train_grid(data, roles, seeds, model, config, runtime=run,
+                                 workdir=run_dir, progress=False)
+    resumed = train.train_grid(data, roles, seeds, model, config, runtime=run, workdir=run_dir,
                                progress=False)
     for a, b in zip(jax.tree.leaves(full.params), jax.tree.leaves(resumed.params)):
         np.testing.assert_array_equal(a, b)
@@ -54,8 +55,8 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path, monkeypatch):
 
     # a different grid in the same workdir is refused, not mixed in
     with pytest.raises(ValueError, match="different grid"):
-        train.train_grid(data, roles[:2], seeds[:2], model, config, workdir=run_dir,
-                         progress=False)
+        train.train_grid(data, roles[:2], seeds[:2], model, config, runtime=run,
+                         workdir=run_dir, progress=False)
 
 
 def test_load_models_names_the_missing_folder(tmp_path):
@@ -67,7 +68,16 @@ def test_fingerprint_covers_the_padded_model_axis():
     """A grid checkpointed with another padding of the model axis (more devices, a GPU's
     model groups) has differently shaped state: it must not be resumed."""
     data, roles, _, seeds = tiny_grid()
-    model, config = tiny_configs()
-    prints = {checkpoint.grid_fingerprint(data, roles, seeds, model, config, padded)
+    model, config, run = tiny_configs()
+    prints = {checkpoint.grid_fingerprint(data, roles, seeds, model, config, padded, run)
               for padded in (3, 4, None)}
     assert len(prints) == 3
+    # the checkpoint interval may change between a run and its resume; a runtime choice that
+    # changes the compiled program may not
+    other = run.copy_and_resolve_references()
+    other.checkpoint_every = 7
+    assert checkpoint.grid_fingerprint(data, roles, seeds, model, config, 3, other) \
+        == checkpoint.grid_fingerprint(data, roles, seeds, model, config, 3, run)
+    other.conv_impl = "lax"
+    assert checkpoint.grid_fingerprint(data, roles, seeds, model, config, 3, other) \
+        != checkpoint.grid_fingerprint(data, roles, seeds, model, config, 3, run)

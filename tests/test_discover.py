@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import TINY_COUNTS, TINY_DUPLICATES, write_wav
 
-from serjax.corpora import discover, naming
+from serjax.corpora import audio_file, discover, naming
 
 
 @pytest.mark.parametrize("corpus", naming.CORPORA)
@@ -152,13 +152,13 @@ def test_read_wav_bad_files_name_the_file(tmp_path, damage, message):
 def test_truncation_check_reads_chunk_sizes(tmp_path):
     path = tmp_path / "a.wav"
     write_wav(path, 16_000, seconds=0.5)   # 16,000 bytes of data after a 44-byte header
-    assert discover._data_chunk_shortfall(path) == 0
+    assert audio_file._data_chunk_shortfall(path) == 0
     _truncate(path, 44 + 15_000)
-    assert discover._data_chunk_shortfall(path) == 1_000
+    assert audio_file._data_chunk_shortfall(path) == 1_000
     data = bytearray(path.read_bytes())
     struct.pack_into("<I", data, 40, 0xFFFFFFFF)   # streaming writer: size unknown
     path.write_bytes(bytes(data))
-    assert discover._data_chunk_shortfall(path) == 0
+    assert audio_file._data_chunk_shortfall(path) == 0
 
 
 def test_symlinked_folders_are_followed_once(tmp_path):

@@ -11,7 +11,7 @@ import sys
 import jax
 import numpy as np
 import pytest
-from test_train import tiny_configs, tiny_grid
+from _grid_fixtures import free_port, tiny_configs, tiny_grid
 
 from serjax.training import checkpoint, distributed, sharding, train
 
@@ -24,13 +24,14 @@ from serjax.training import distributed
 assert distributed.initialize({address!r}, 2, {pid}) is True
 import jax
 from serjax.training import sharding, train
-from test_train import tiny_configs, tiny_grid
+from _grid_fixtures import tiny_configs, tiny_grid
 sharding.UPLOAD_CHUNK_BYTES = 4096  # features go up in chunks, as frames would
 assert (jax.process_count(), jax.local_device_count(), jax.device_count()) == (2, 2, 4)
 data, roles, _, seeds = tiny_grid()
-model, config = tiny_configs({epochs})
-config.checkpoint_every = {epochs}
-r = train.train_grid(data, roles, seeds, model, config, progress=False, workdir={workdir!r})
+model, config, run = tiny_configs({epochs})
+run.checkpoint_every = {epochs}
+r = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False,
+                     workdir={workdir!r})
 print(json.dumps({{"process": jax.process_index(), "confusion": r.confusion.tolist(),
                   "probs": [p.tolist() for p in r.test_probs],
                   "val_loss": r.curves["extractor"]["val_loss"].tolist()}}))
@@ -50,11 +51,11 @@ def _start(tests: str, address: str, pid: int, workdir: str) -> subprocess.Popen
 
 def test_two_processes_match_one_device(tmp_path):
     tests = str(pathlib.Path(__file__).parent)
-    address = f"127.0.0.1:{distributed.free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     workers = [_start(tests, address, pid, str(tmp_path / "run")) for pid in (0, 1)]
     data, roles, _, seeds = tiny_grid()  # the reference run, while the workers run
-    model, config = tiny_configs(EPOCHS)
-    one = train.train_grid(data, roles, seeds, model, config, progress=False)
+    model, config, run = tiny_configs(EPOCHS)
+    one = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
     outs = []
     for w in workers:
         try:
@@ -77,6 +78,10 @@ def test_two_processes_match_one_device(tmp_path):
                                rtol=1e-5, atol=1e-7)
     steps = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("[0-9]*"))
     assert steps == [str(EPOCHS), str(2 * EPOCHS)]  # checkpoint_every = EPOCHS
+    # TensorBoard curves: written by process 0 alone, one event file per model
+    boards = sorted((tmp_path / "run" / "tensorboard").iterdir())
+    assert [b.name for b in boards] == [f"model{m}" for m in range(len(seeds))]
+    assert all(len(list(b.glob("events.out.tfevents.*"))) == 1 for b in boards)
 
 
 def test_settings_from_arguments_and_environment(monkeypatch):

@@ -3,11 +3,12 @@
 from collections import Counter
 from pathlib import Path
 
+import ml_collections
 import numpy as np
 import pytest
 
 from serjax.corpora import naming
-from serjax.splits import folds, folds_doc, schemes
+from serjax.splits import classes, folds, folds_doc, schemes
 from serjax.splits.folds import TEST, TRAIN, UNUSED, VAL, LeakageError, Split
 
 RAVDESS = naming.all_actors("ravdess")
@@ -332,3 +333,150 @@ def test_docs_folds_md_matches_the_code():
         "docs/folds.md is stale: run `python -m serjax.splits.folds_doc docs/folds.md`")
     assert "| 0 | 01, 11, 20, 21 |" not in doc.read_text()  # emobox is the second column
     assert "| 0 | 01, 02, 03, 04 | 01, 11, 20, 21 |" in doc.read_text()
+
+
+# ------------------------------------------------------- speaker folds for any corpus (issue 13)
+
+MINE = {f"mine/s{i}": (i % 2 if i < 8 else folds.UNKNOWN_GENDER) for i in range(10)}
+
+
+def test_speaker_kfold_balances_known_genders_and_num_folds_is_n_folds():
+    splits = schemes.from_config(schemes.default_folds_config("speaker_kfold", num_folds=3),
+                                 list(MINE), speakers=MINE)
+    tests = [s.test_actors for s in splits]
+    assert tests == [("mine/s2", "mine/s5", "mine/s9"),
+                     ("mine/s3", "mine/s4", "mine/s6", "mine/s8"),
+                     ("mine/s0", "mine/s1", "mine/s7")]
+    # 4 female, 4 male, 2 unknown speakers: each group spread over the folds within one
+    assert [[sum(MINE[a] == g for a in t) for t in tests] for g in (0, 1, -1)] == \
+        [[1, 2, 1], [1, 1, 2], [1, 1, 0]]
+    for s in splits:
+        assert set(s.val_actors) <= set(MINE) - set(s.test_actors)
+        assert sorted(s.train_actors + s.val_actors + s.test_actors) == sorted(MINE)
+    same = schemes.from_config(schemes.default_folds_config("speaker_kfold", n_folds=3),
+                               list(MINE), speakers=MINE)
+    assert same == splits
+    with pytest.raises(ValueError, match="num_folds=3 and folds.n_folds=4 disagree"):
+        schemes.from_config(schemes.default_folds_config("speaker_kfold", num_folds=3,
+                                                         n_folds=4), list(MINE), speakers=MINE)
+    with pytest.raises(ValueError, match="needs folds.n_folds .or its other name folds.num_folds"):
+        schemes.from_config(schemes.default_folds_config("speaker_kfold"), list(MINE),
+                            speakers=MINE)
+
+
+def test_loso_holds_out_each_speaker_once():
+    five = {a: MINE[a] for a in list(MINE)[:5]}
+    splits = schemes.from_config(schemes.default_folds_config("loso", num_folds=5), list(five),
+                                 seeds=(0, 1), speakers=five)
+    assert [(s.fold, s.seed, s.test_actors) for s in splits[:3]] == \
+        [(0, 0, ("mine/s0",)), (0, 1, ("mine/s0",)), (1, 0, ("mine/s1",))]
+    assert [s.test_actors[0] for s in splits[::2]] == sorted(five)
+    assert [(s.val_actors, s.train_actors) for s in splits[::2][:2]] == [
+        (("mine/s3", "mine/s4"), ("mine/s1", "mine/s2")),
+        (("mine/s3", "mine/s4"), ("mine/s0", "mine/s2"))]
+    for s in splits:   # VAL speakers come from the training speakers, one per gender
+        assert s.test_actors[0] not in s.val_actors + s.train_actors
+        assert sorted(MINE[a] for a in s.val_actors) in ([0, 1], [-1, 0], [-1, 1])
+
+
+def test_holdout_by_a_speaker_list_and_clear_errors_for_other_corpora():
+    splits = schemes.from_config(
+        schemes.default_folds_config("holdout", test_actors=("s1", " mine/s2")), list(MINE),
+        seeds=(0,), speakers=MINE)
+    assert splits[0].test_actors == ("mine/s1", "mine/s2") and len(splits[0].val_actors) == 2
+    with pytest.raises(ValueError, match=r"test_actors \['s42'\] are not speakers of the data"):
+        schemes.from_config(schemes.default_folds_config("holdout", test_actors=("s42",)),
+                            list(MINE), speakers=MINE)
+    with pytest.raises(ValueError, match="holds the Kaggle corpora's actors, not 'mine/s0'.*"
+                                         "speaker_kfold"):
+        schemes.from_config(schemes.default_folds_config("consecutive"), list(MINE),
+                            speakers=MINE)
+    with pytest.raises(ValueError, match="unknown actor id 'mine/s99'"):   # not in the data
+        folds.actor_folds(["mine/s1", "mine/s99"], 2, speakers=MINE)
+    with pytest.raises(ValueError, match="speaker of the rows of 'mine/\\?' is unknown"):
+        schemes.from_config(schemes.default_folds_config("loso"), ["mine/?", "mine/s1"],
+                            speakers={"mine/?": -1, "mine/s1": 1})
+
+
+def _given_rows(speaker_of: dict[str, str]):
+    """Rows of a given-folds corpus: key k, source 'c/k', its actor, classes 0/1 alternating."""
+    keys = np.array(sorted(speaker_of))
+    return {"key": keys, "source": np.char.add("c/", keys),
+            "actor": np.array([f"c/{speaker_of[k]}" for k in keys]),
+            "label": np.arange(len(keys)) % 2, "augmented": np.zeros(len(keys), bool)}
+
+
+class _Fold:
+    def __init__(self, name, train, test, valid=()):
+        self.name, self.train, self.test, self.valid = name, train, test, valid
+
+
+def _given(rows, given, **kw):
+    speakers = {str(a): folds.UNKNOWN_GENDER for a in rows["actor"]}
+    return schemes.given_from_config(schemes.default_folds_config("given", **kw), given, rows,
+                                     seeds=(0,), speakers=speakers)
+
+
+def test_given_speaker_disjoint_folds_are_speaker_independent():
+    rows = _given_rows({f"{s}{i}": s for s in "abcdef" for i in range(4)})
+    keys = list(rows["key"])
+    def fold(test):
+        return _Fold("f", [k for k in keys if k[0] not in test], [k for k in keys if k[0] in test])
+    out = _given(rows, [fold("ab"), fold("cd"), fold("ef")])
+    assert out.protocol.startswith("speaker-independent (given folds; VAL speakers drawn")
+    assert [(s.test_actors, s.speaker_dependent) for s in out.splits] == [
+        (("c/a", "c/b"), False), (("c/c", "c/d"), False), (("c/e", "c/f"), False)]
+    for s in out.splits:
+        assert len(s.val_actors) == 2 and not set(s.val_actors) & set(s.test_actors)
+    roles = folds.role_matrix(rows["actor"], rows["augmented"], out.splits, rows["source"])
+    assert (roles == TEST).sum(1).tolist() == [8, 8, 8]
+
+
+def test_given_folds_sharing_or_hiding_speakers_are_labelled_and_validate_on_train_files():
+    shared = _given_rows({f"{s}{i}": s for s in "abc" for i in range(10)})
+    keys = list(shared["key"])
+    given = [_Fold("f1", [k for k in keys if int(k[1]) >= 5], [k for k in keys if int(k[1]) < 5]),
+             _Fold("f2", [k for k in keys if int(k[1]) < 5], [k for k in keys if int(k[1]) >= 5])]
+    out = _given(shared, given, val_fraction=0.2)
+    assert out.protocol == ("speaker-dependent (given folds share speakers between TRAIN and "
+                            "TEST: fold 1 shares 3); VAL = 20% of each fold's TRAIN files, "
+                            "class-stratified, seeded")
+    s = out.splits[0]
+    assert s.speaker_dependent and s.test_files == tuple(f"c/{k}" for k in given[0].test)
+    # fold 1 trains 15 files, 6 of class 0 and 9 of class 1: round(1.2) + round(1.8) validate
+    assert len(s.val_files) == 3 and set(s.val_files) <= {f"c/{k}" for k in given[0].train}
+    assert sorted(shared["label"][np.isin(shared["source"], s.val_files)]) == [0, 1, 1]
+    assert s.val_files == ("c/a9", "c/b8", "c/c9")
+    roles = folds.role_matrix(shared["actor"], shared["augmented"], out.splits, shared["source"])
+    assert (roles == VAL).sum(1).tolist() == [3, 3] and (roles == TRAIN).sum(1).tolist() == [12, 12]
+    hidden = _given_rows({f"k{i}": "?" for i in range(6)})
+    out = _given(hidden, [_Fold("f1", ["k2", "k3", "k4", "k5"], ["k0", "k1"], ["k5"])])
+    assert out.protocol.startswith("speakers unknown (the corpus's files do not say")
+    assert out.protocol.endswith("VAL = the corpus's validation lists")
+    assert (out.splits[0].train_files, out.splits[0].val_files) == \
+        (("c/k2", "c/k3", "c/k4"), ("c/k5",))
+    with pytest.raises(LeakageError, match="row 'c/k1' is listed for TEST and for TRAIN/VAL"):
+        _given(hidden, [_Fold("f1", ["k1", "k2"], ["k0", "k1"])])
+
+
+def test_labels_choose_order_and_merge_the_corpus_names():
+    names = ("anger", "boredom", "neutral", "sadness")
+    assert classes.resolve((), names) == (names, {n: i for i, n in enumerate(names)})
+    assert classes.resolve(("neutral", "anger"), names) == (("neutral", "anger"),
+                                                            {"neutral": 0, "anger": 1})
+    merged = classes.resolve(("neutral", "low=boredom+sadness"), names)
+    assert merged == (("neutral", "low"), {"neutral": 0, "boredom": 1, "sadness": 1})
+    assert classes.resolve({"neutral": "neutral", "low": ("boredom", "sadness")}, names) == merged
+    assert classes.resolve(naming.LABELS, naming.LABELS)[1] == naming.LABEL_INDEX
+    with pytest.raises(ValueError, match=r"'calm' is not a label of this corpus; its labels are "
+                                         r"\['anger', 'boredom', 'neutral', 'sadness'\]"):
+        classes.resolve(("neutral", "calm"), names)
+    with pytest.raises(ValueError, match="'anger' feeds both 'anger' and 'bad'"):
+        classes.resolve(("anger", "bad=anger+sadness"), names)
+    with pytest.raises(ValueError, match="two classes or more"):
+        classes.resolve(("all=anger+boredom+neutral+sadness",), names)
+    config = ml_collections.ConfigDict({"labels": ("neutral", "anger"),
+                                        "data": {"labels": None}})
+    assert classes.spec_of(config) == ("neutral", "anger")
+    config.data.labels = {"low": ["boredom", "sadness"], "neutral": "neutral"}
+    assert classes.resolve(classes.spec_of(config), names)[0] == ("low", "neutral")

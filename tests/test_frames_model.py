@@ -6,40 +6,43 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _grid_fixtures import actor_fold_roles, synthetic_frames
 
 from serjax.models import networks
-from serjax.training import grid_data, model_step, train
+from serjax.training import grid_data, model_step, runtime, train
 
 
 def frames_configs():
     model = networks.default_model_config()
     model.kind = "frames_cnn"
-    model.frames_conv_features = (8, 8)
+    model.frames_cnn.conv_features = (8, 8)
     model.dropout = 0.1
     config = train.default_train_config()
     config.epochs = 6
     config.batch_size = 32
-    config.eval_batch_size = 64
-    config.scan_unroll = 2
     config.learning_rate = 1e-2
-    config.xla_opt_level = 0
     config.class_balanced = True
     config.speaker_norm = True
     config.specaugment.time_masks = 1
     config.specaugment.time_width = 4
     config.specaugment.feature_masks = 1
     config.specaugment.feature_width = 3
-    return model, config
+    run = runtime.default_runtime_config()
+    run.eval_batch_size = 64
+    run.scan_unroll = 2
+    run.xla_opt_level = 0
+    return model, config, run
 
 
 @pytest.fixture(scope="module")
 def frames_grid():
     """240 rows of 32 frames × 24 features, 4 classes, 6 actors; model 0 of 3 actor folds."""
-    data = grid_data.synthetic_frames(240, 32, 24, 4, 6, separation=1.0, seed=0)
-    roles, _, seeds = grid_data.actor_fold_roles(data["actor"], 3)
-    model, config = frames_configs()
-    result = train.train_grid(data, roles[:1], seeds[:1], model, config, progress=False)
-    return data, roles[:1], seeds[:1], model, config, result
+    data = synthetic_frames(240, 32, 24, 4, 6, separation=1.0, seed=0)
+    roles, _, seeds = actor_fold_roles(data["actor"], 3)
+    model, config, run = frames_configs()
+    result = train.train_grid(data, roles[:1], seeds[:1], model, config, runtime=run,
+                              progress=False)
+    return data, roles[:1], seeds[:1], model, (config, run), result
 
 
 def test_frames_model_learns(frames_grid):
@@ -62,13 +65,13 @@ def test_frames_scaler_uses_train_frames_of_speaker_normalised_data(frames_grid)
 def test_test_speakers_never_touch_training(frames_grid):
     """Corrupting every TEST row (frames, statistics, labels) leaves the trained model and its
     VAL curve unchanged, although speaker normalisation also reads the TEST speakers."""
-    data, roles, seeds, model, config, result = frames_grid
+    data, roles, seeds, model, (config, run), result = frames_grid
     corrupt = {k: v.copy() for k, v in data.items()}
     test = roles[0] == grid_data.TEST
     corrupt["acoustic"][test] = corrupt["acoustic"][test] * 50 + 7
     corrupt["statistical"][test] = -1e3
     corrupt["label"][test] = (corrupt["label"][test] + 1) % 4
-    again = train.train_grid(corrupt, roles, seeds, model, config, progress=False)
+    again = train.train_grid(corrupt, roles, seeds, model, config, runtime=run, progress=False)
     for a, b in zip(jax.tree.leaves(again.params), jax.tree.leaves(result.params)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(again.curves["extractor"]["val_loss"],
@@ -78,7 +81,7 @@ def test_test_speakers_never_touch_training(frames_grid):
 def test_frames_extractor_ignores_padding():
     config = networks.default_model_config()
     config.kind = "frames_cnn"
-    config.frames_conv_features = (6, 5)
+    config.frames_cnn.conv_features = (6, 5)
     module = networks.extractor_module(config, 4)
     frames = jax.random.normal(jax.random.key(0), (2, 19, 7))
     short = {"frames": frames, "mask": jnp.ones((2, 19), bool)}
@@ -135,7 +138,7 @@ def test_class_weights_from_train_rows():
 
 
 def test_speaker_normalize_per_actor():
-    data = grid_data.synthetic_frames(60, 8, 5, 4, 3, seed=2)
+    data = synthetic_frames(60, 8, 5, 4, 3, seed=2)
     clean, *_ = grid_data.check_grid_inputs(data, np.ones((1, 60), np.int8), [0])
     out = grid_data.speaker_normalize(clean)
     for a in range(3):
@@ -150,9 +153,9 @@ def test_speaker_normalize_per_actor():
 
 
 def test_kind_must_match_the_data():
-    data = grid_data.synthetic_frames(24, 8, 5, 4, 3)
+    data = synthetic_frames(24, 8, 5, 4, 3)
     roles = np.ones((1, 24), np.int8)
-    model, config = frames_configs()
+    model, config, run = frames_configs()
     model.kind = "fusionnet"
     with pytest.raises(ValueError, match="model.kind='fusionnet' does not read frames"):
-        train.train_grid(data, roles, [0], model, config, progress=False)
+        train.train_grid(data, roles, [0], model, config, runtime=run, progress=False)

@@ -10,7 +10,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "serjax"
 #: Modules whose function-level imports are deferred for start-up time (each says so).
-DEFERRED_FOR_STARTUP = {"serjax.cli", "serjax.features.extract", "serjax.features.spec"}
+DEFERRED_FOR_STARTUP = {"serjax.cli", "serjax.features.extract", "serjax.features.spec",
+                        "serjax.serve.commands", "serjax.paper.commands"}
 
 
 def _modules() -> dict[str, pathlib.Path]:

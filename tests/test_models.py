@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from serjax.features import spec
 from serjax.models import networks, pooling
 
 
@@ -96,9 +97,7 @@ def test_extractor_training_output_equals_unfused_pool_and_dropout():
     x = jax.random.normal(jax.random.key(6), (8, 162))
     fast = networks.Conv1DExtractor(config, 8)
     params = fast.init(jax.random.key(7), x, train=False)
-    config_flax = networks.default_model_config()
-    config_flax.pool_impl = "flax"
-    slow = networks.Conv1DExtractor(config_flax, 8)
+    slow = networks.Conv1DExtractor(config, 8, pool_impl="flax")  # runtime.pool_impl
 
     def loss(module, p):
         logits, _ = module.apply(p, x, train=True, rngs={"dropout": jax.random.key(8)})
@@ -151,6 +150,34 @@ def test_bad_kind_names_the_field():
     with pytest.raises(ValueError, match="model.kind"):
         networks.check_model_config(config)
     config.kind = "frames_cnn"
-    config.frames_kernel_sizes = (5,)
-    with pytest.raises(ValueError, match="model.frames_conv_features"):
+    config.frames_cnn.kernel_sizes = (5,)
+    with pytest.raises(ValueError, match="model.frames_cnn.conv_features"):
+        networks.check_model_config(config)
+
+
+def test_features_must_suit_the_model_kind():
+    """The one check of training and inference: frame-level features need the frames model,
+    one vector per row needs SER-FusionNet's extractor."""
+    model, features = networks.default_model_config(), spec.default_config().features
+    networks.check_features_suit_model(model, features)  # summary + fusionnet
+    features.acoustic = "frames"
+    with pytest.raises(ValueError, match="features.acoustic='frames' does not suit "
+                                         "model.kind='fusionnet'"):
+        networks.check_features_suit_model(model, features)
+    model.kind = "frames_cnn"
+    networks.check_features_suit_model(model, features)
+    features.acoustic = "summary"
+    with pytest.raises(ValueError, match="does not suit model.kind='frames_cnn'"):
+        networks.check_features_suit_model(model, features)
+
+
+def test_frames_model_fields_nest_under_the_kind():
+    config = networks.default_model_config()
+    assert not any(k.startswith("frames_") and k != "frames_cnn" for k in config.keys())
+    assert config.frames_cnn.to_dict() == {"input_pool": 2, "conv_features": (64, 64),
+                                           "kernel_sizes": (5, 5), "pool": 2}
+    config.kind = "frames_cnn"
+    config.frames_cnn.pool = 0
+    with pytest.raises(ValueError, match="model.frames_cnn.input_pool and "
+                                         "model.frames_cnn.pool must be >= 1"):
         networks.check_model_config(config)

@@ -8,15 +8,18 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import subprocess
+import sys
 
+import ml_collections
 import numpy as np
 import pytest
 import soundfile
 from _inference_fixtures import LABELS, trained_run
 
 from serjax.corpora import naming
+from serjax.serve import commands, model_bundle, predict
 from serjax.serve import gender as gender_lib
-from serjax.serve import predict
 from serjax.training import checkpoint
 
 
@@ -139,7 +142,7 @@ def test_bad_inputs(run, bundle, classifier, tmp_path):
 
 def test_cli_table_csv_json(run, tmp_path, capsys):
     parser = argparse.ArgumentParser()
-    predict.add_cli(parser.add_subparsers())
+    commands.add_predict(parser.add_subparsers())
     files = [str(run.files[i]) for i in _rows_of(run, (6,))[:2]]
     args = parser.parse_args(["predict", "--workdir", str(run.workdir), *files,
                               "--gender", "female", "--json", str(tmp_path / "out.json"),
@@ -255,3 +258,33 @@ def test_speaker_norm_models_predict_per_speaker(run, tmp_path):
         live.WindowClassifier(bundle, 22050)
     with pytest.raises(ValueError, match="speaker_norm=True"):
         export.export_artifact(workdir, tmp_path / "artifact")
+
+
+def test_models_saved_with_flat_frames_fields_still_load():
+    """models.json written before model.frames_* moved under model.frames_cnn."""
+    old = ml_collections.ConfigDict({"kind": "frames_cnn", "deep_width": 32,
+                                     "frames_input_pool": 2, "frames_conv_features": [8, 8],
+                                     "frames_kernel_sizes": [5, 5], "frames_pool": 3})
+    new = model_bundle.nest_frames_fields(old)
+    assert new.to_dict() == {"kind": "frames_cnn", "deep_width": 32, "frames_cnn": {
+        "input_pool": 2, "conv_features": [8, 8], "kernel_sizes": [5, 5], "pool": 3}}
+    assert model_bundle.nest_frames_fields(new) is new
+
+
+def test_serving_commands_parse_without_jax():
+    """`serjax --help` builds these parsers: they must not import JAX (seconds of start-up)."""
+    code = ("import argparse, sys\n"
+            "from serjax.serve import commands\n"
+            "from serjax.paper import commands as paper_commands\n"
+            "p = argparse.ArgumentParser(); sub = p.add_subparsers()\n"
+            "commands.add_cli(sub); paper_commands.add_cli(sub)\n"
+            "a = p.parse_args(['predict', '--workdir', 'w', 'x.wav'])\n"
+            "assert a.speaker is None and a.models == 'all', a\n"
+            "a = p.parse_args(['stream', '--workdir', 'w'])\n"
+            "assert (a.window, a.hop, a.features) == (2.5, 0.5, 'jax'), a\n"
+            "a = p.parse_args(['reproduce', '--workdir', 'w', '--quick'])\n"
+            "assert a.quick and a.func.__module__ == 'serjax.paper.commands', a\n"
+            "print(sorted(m for m in ('jax', 'flax', 'serjax.serve.predict') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -99,7 +99,8 @@ def test_crema_d_folder_with_only_demographics(tmp_path):
     user = naming.read_crema_d_demographics(REALDATA / "crema_d" / "VideoDemographics.csv")
     assert user == naming.crema_d_sex_table()
     with pytest.raises(dataset.DatasetError,
-                       match=r"no crema_d file found .* no \.wav files and 1 other files"):
+                       match=(r"no crema_d file found .* no audio files "
+                              r"\(\.wav, \.flac, \.ogg, \.opus, \.mp3\) and 1 other files")):
         dataset.build("crema_d", REALDATA / "crema_d", tmp_path)
     with pytest.raises(discover.DatasetError, match="no crema_d file found"):
         dataset.ensure_built(REALDATA, ["crema_d"], tmp_path)

@@ -191,3 +191,13 @@ def test_quick_reproduction_end_to_end_on_a_synthetic_ravdess(synth_root, tmp_pa
     assert regenerated["table1_superset"] == "not run: needs crema_d, savee, tess"  # recorded
     assert regenerated["table3_ravdess_deep_only"].startswith("not run: no ")  # never run
     assert f"--config.data.root={root}" in (work / "tables.md").read_text()
+
+
+def test_docs_page_keeps_its_hand_written_tail(tmp_path):
+    """``--docs`` regenerates the tables but keeps what follows KEEP_MARKER (hand-run rows)."""
+    page = tmp_path / "results.md"
+    assert reproduce.kept_tail(page) == ""
+    page.write_text("old tables\n")
+    assert reproduce.kept_tail(page) == ""
+    page.write_text(f"old tables\n{reproduce.KEEP_MARKER}\n## openSMILE rows\n")
+    assert reproduce.kept_tail(page) == f"\n{reproduce.KEEP_MARKER}\n## openSMILE rows\n"

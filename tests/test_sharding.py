@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_train import tiny_configs, tiny_grid
+from _grid_fixtures import tiny_configs, tiny_grid
 
 from serjax.training import sharding, train
 
@@ -20,12 +20,12 @@ import json, sys
 sys.path.insert(0, {tests!r})
 import jax
 from serjax.training import train
-from test_train import tiny_configs, tiny_grid
+from _grid_fixtures import tiny_configs, tiny_grid
 assert jax.device_count() == 4, jax.devices()
 data, roles, _, seeds = tiny_grid({seeds_per_fold})
-model, config = tiny_configs()
-config.model_chunk = {chunk!r}
-r = train.train_grid(data, roles, seeds, model, config, progress=False)
+model, config, run = tiny_configs()
+run.models_per_group = {chunk!r}
+r = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
 print(json.dumps({{"confusion": r.confusion.tolist(),
                   "probs": [p.tolist() for p in r.test_probs]}}))
 """
@@ -58,9 +58,9 @@ def test_four_devices_match_one_device(seeds_per_fold, chunk):
     assert out.returncode == 0, out.stderr[-2000:]
     four = json.loads(out.stdout.strip().splitlines()[-1])
     data, roles, _, seeds = tiny_grid(seeds_per_fold)
-    model, config = tiny_configs()
-    config.model_chunk = "all"
-    one = train.train_grid(data, roles, seeds, model, config, progress=False)
+    model, config, run = tiny_configs()
+    run.models_per_group = "all"
+    one = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
     np.testing.assert_array_equal(four["confusion"], one.confusion)
     for a, b in zip(four["probs"], one.test_probs):
         np.testing.assert_allclose(a, b, atol=1e-5)

@@ -13,7 +13,7 @@ import pytest
 import soundfile
 from _inference_fixtures import trained_run
 
-from serjax.serve import inference_io, live, predict
+from serjax.serve import commands, inference_io, live, predict
 
 SR = 22_050
 
@@ -79,7 +79,7 @@ def test_silence_is_gated_and_jsonl_cli(run, bundle, tmp_path, capsys):
     soundfile.write(path, np.concatenate([np.zeros(3 * 48_000, np.int16), speech]), 48_000,
                     subtype="PCM_16")
     parser = argparse.ArgumentParser()
-    live.add_cli(parser.add_subparsers())
+    commands.add_stream(parser.add_subparsers())
     args = parser.parse_args(["stream", "--workdir", str(run.workdir), "--input", str(path),
                               "--no-realtime", "--jsonl", "--gender", "auto"])
     assert args.func(args) == 0
@@ -97,7 +97,7 @@ def test_silence_is_gated_and_jsonl_cli(run, bundle, tmp_path, capsys):
 
 def test_no_microphone_is_said_plainly(run, monkeypatch, capsys):
     parser = argparse.ArgumentParser()
-    live.add_cli(parser.add_subparsers())
+    commands.add_stream(parser.add_subparsers())
     args = parser.parse_args(["stream", "--workdir", str(run.workdir), "--input", "mic"])
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # not installed
     assert args.func(args) == 2

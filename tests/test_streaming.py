@@ -5,10 +5,10 @@ import types
 
 import numpy as np
 import pytest
+from _grid_fixtures import actor_fold_roles, synthetic_frames, tiny_configs, tiny_grid
 from test_frames_model import frames_configs
-from test_train import tiny_configs, tiny_grid
 
-from serjax.training import grid_data, host_input, sharding, train
+from serjax.training import host_input, runtime, sharding, train
 
 
 def _assert_same_results(resident, streamed):
@@ -40,13 +40,13 @@ def _uploads(monkeypatch):
 
 def test_streamed_summary_grid_equals_resident(monkeypatch):
     data, roles, _, seeds = tiny_grid()
-    model, config = tiny_configs(epochs=4)
-    config.stream = "resident"
-    resident = train.train_grid(data, roles, seeds, model, config, progress=False)
+    model, config, run = tiny_configs(epochs=4)
+    run.stream = "resident"
+    resident = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
     uploads = _uploads(monkeypatch)
-    config.stream = "stream"
-    config.stream_steps = 3  # 5 steps per epoch: the second chunk is padded
-    streamed = train.train_grid(data, roles, seeds, model, config, progress=False)
+    run.stream = "stream"
+    run.stream_steps = 3  # 5 steps per epoch: the second chunk is padded
+    streamed = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
     _assert_same_results(resident, streamed)
     # the acoustic rows went up one eval chunk (64 rows) at a time, never the whole [240, 24]
     acoustic_uploads = [s for s in uploads if s[-1] == data["acoustic"].shape[1]]
@@ -55,15 +55,17 @@ def test_streamed_summary_grid_equals_resident(monkeypatch):
 
 def test_streamed_frames_grid_equals_resident():
     # frames, with the class-balanced loss, SpecAugment and speaker normalisation on
-    data = grid_data.synthetic_frames(160, 16, 12, 4, 6, separation=1.0, seed=3)
-    roles, _, seeds = grid_data.actor_fold_roles(data["actor"], 3)
-    model, config = frames_configs()
+    data = synthetic_frames(160, 16, 12, 4, 6, separation=1.0, seed=3)
+    roles, _, seeds = actor_fold_roles(data["actor"], 3)
+    model, config, run = frames_configs()
     config.epochs = 3
-    config.stream = "resident"
-    resident = train.train_grid(data, roles[:2], seeds[:2], model, config, progress=False)
-    config.stream = "stream"
-    config.stream_steps = 2
-    streamed = train.train_grid(data, roles[:2], seeds[:2], model, config, progress=False)
+    run.stream = "resident"
+    resident = train.train_grid(data, roles[:2], seeds[:2], model, config, runtime=run,
+                                progress=False)
+    run.stream = "stream"
+    run.stream_steps = 2
+    streamed = train.train_grid(data, roles[:2], seeds[:2], model, config, runtime=run,
+                                progress=False)
     _assert_same_results(resident, streamed)
 
 
@@ -80,7 +82,7 @@ def _mesh(*limits):
 
 
 def test_auto_streams_only_when_the_inputs_would_fill_the_device():
-    config = train.default_train_config()
+    config = runtime.default_runtime_config()
     inputs = {"frames": np.zeros((100, 10, 10), np.float32), "mask": np.zeros((100, 10), bool)}
     need = 40_000 + 1_000
     assert not host_input.wants_streaming(config, inputs, _mesh(None))  # a CPU: never
@@ -96,14 +98,14 @@ def test_auto_streams_only_when_the_inputs_would_fill_the_device():
 
 def test_bad_stream_settings_name_the_field():
     data, roles, _, seeds = tiny_grid()
-    model, config = tiny_configs(epochs=1)
-    config.stream = "sometimes"
-    with pytest.raises(ValueError, match="train.stream="):
-        train.train_grid(data, roles, seeds, model, config, progress=False)
-    config.stream = "stream"
-    config.stream_steps = 0
-    with pytest.raises(ValueError, match="train.stream_steps"):
-        train.train_grid(data, roles, seeds, model, config, progress=False)
+    model, config, run = tiny_configs(epochs=1)
+    run.stream = "sometimes"
+    with pytest.raises(ValueError, match="runtime.stream="):
+        train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
+    run.stream = "stream"
+    run.stream_steps = 0
+    with pytest.raises(ValueError, match="runtime.stream_steps"):
+        train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
 
 
 def test_host_rows_reads_padding_as_row_zero():
@@ -119,9 +121,11 @@ def test_streamed_checkpoints_are_fingerprinted_with_their_acoustic_features(tmp
     """Streaming keeps the acoustic features off the devices, not out of the checkpoint's
     fingerprint: other features in the same workdir are refused, not resumed."""
     data, roles, _, seeds = tiny_grid()
-    model, config = tiny_configs(epochs=1)
-    config.stream = "stream"
-    train.train_grid(data, roles, seeds, model, config, workdir=tmp_path, progress=False)
+    model, config, run = tiny_configs(epochs=1)
+    run.stream = "stream"
+    train.train_grid(data, roles, seeds, model, config, runtime=run, workdir=tmp_path,
+                     progress=False)
     changed = dict(data, acoustic=data["acoustic"] + 1.0)
     with pytest.raises(ValueError, match="different grid"):
-        train.train_grid(changed, roles, seeds, model, config, workdir=tmp_path, progress=False)
+        train.train_grid(changed, roles, seeds, model, config, runtime=run, workdir=tmp_path,
+                         progress=False)

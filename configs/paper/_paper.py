@@ -1,9 +1,9 @@
 """Shared builders of the paper's table cells (``configs/paper/*.py``; see serjax.paper.reproduce).
 
-Every cell starts from ``configs/common.py``'s defaults; a cell file changes only what its row
-of the paper changes (protocol, fusion, or a baseline model). ``import _paper`` works from a
-cell file, and ``import common`` from here, because the config loader puts the cell's folder
-and ``configs/`` on ``sys.path``.
+Every cell starts from the paper's recipe as ``configs/common.py`` writes it out; a cell file
+changes only what its row of the paper changes (protocol, fusion, or a baseline model).
+``import _paper`` works from a cell file, and ``import common`` from here, because the config
+loader puts the cell's folder and ``configs/`` on ``sys.path``.
 """
 
 import common
@@ -47,8 +47,9 @@ def leaky(corpus: str):
 
 
 def frames(config):
-    """Beyond the paper: the frame-level extractor (``model.kind='frames_cnn'``) over the
-    per-frame acoustic features ``[T, 162]`` instead of their 162-d mean, same fusion MLP."""
+    """Beyond the paper: the frame-level extractor (``model.kind='frames_cnn'``, its fields in
+    ``model.frames_cnn``) over the per-frame acoustic features ``[T, 162]`` instead of their
+    162-d mean, same fusion MLP."""
     config.features.acoustic = "frames"
     config.model.kind = "frames_cnn"
     return config

@@ -9,6 +9,9 @@
   (so a Superset label is never 1 or 7); map them with ``naming.SUPERSET_LABELS`` if you need
   0..5. On the full corpora: 12,162 files → 11,318, 121 actors (57 female, 64 male).
 * :func:`ensure_built` builds what is missing or stale under a root holding one folder per corpus.
+* :func:`build_manifest_corpus` / :func:`load_manifest_corpus` do the same for a manifest corpus
+  (``serjax.corpora.manifest``, ``serjax.corpora.emobox``): one builder config per manifest
+  content, built once; its table's labels index its own ``label_names``.
 
 The data dir defaults to ``$SERJAX_DATA_DIR`` or ``~/tensorflow_datasets``. Nothing here needs
 TensorFlow. Bad-input policy: see :mod:`serjax.corpora.tfds_base`.
@@ -26,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from serjax.corpora import naming
+from serjax.corpora import manifest_builder, naming
 from serjax.corpora.discover import DatasetError, discover, manual_dir_fingerprint
+from serjax.corpora.manifest import Manifest
 from serjax.corpora.tfds_base import (
     GENDER_NAMES,
     MANIFEST_NAME,
@@ -40,7 +44,8 @@ from serjax.corpora.tfds_base import (
 __all__ = ["DatasetError", "BuildResult", "CorpusTable", "build", "load", "load_superset",
            "ensure_built", "default_data_dir", "version_dir"]
 
-_BUILDER_CLASSES = {"ravdess": "Ravdess", "crema_d": "CremaD", "savee": "Savee", "tess": "Tess"}
+_BUILDER_CLASSES = {"ravdess": "Ravdess", "crema_d": "CremaD", "savee": "Savee", "tess": "Tess",
+                    "manifest": "Manifest"}
 
 
 def default_data_dir() -> Path:
@@ -77,12 +82,14 @@ class BuildResult:
         """A small table: files, actors, genders, per-label counts, skipped files."""
         counts = self.manifest["counts"]
         genders = counts["gender_actors"]
+        unknown = f", {genders['unknown']} unknown" if genders.get("unknown") else ""
         lines = [f"{self.corpus}: {self.num_examples} files from {len(counts['actor'])} actors "
-                 f"({genders.get('male', 0)} male, {genders.get('female', 0)} female)",
+                 f"({genders.get('male', 0)} male, {genders.get('female', 0)} female{unknown})",
                  f"  prepared in {self.version_dir}"]
-        for name in GENDER_NAMES:
-            lines.append(f"  {name + ' files':<14}{counts['gender_files'].get(name, 0):>7}")
-        for label in naming.LABELS:
+        for name in (*GENDER_NAMES, "unknown"):
+            if name != "unknown" or name in counts["gender_files"]:
+                lines.append(f"  {name + ' files':<14}{counts['gender_files'].get(name, 0):>7}")
+        for label in self.manifest.get("label_names", naming.LABELS):
             if label in counts["label"]:
                 lines.append(f"  {label:<14}{counts['label'][label]:>7}")
         lines.append(f"  {'skipped':<14}{counts['skipped']:>7}"
@@ -127,6 +134,48 @@ def build(corpus: str, manual_dir: str | os.PathLike,
     with tempfile.TemporaryDirectory(prefix="serjax_tfds_") as download_dir:
         builder.download_and_prepare(download_config=config, download_dir=download_dir)
     return BuildResult(corpus, vdir, builder.manifest["num_examples"], builder.manifest)
+
+
+def manifest_version_dir(corpus: Manifest, data_dir: str | os.PathLike | None = None,
+                         fingerprint: str | None = None) -> Path:
+    """Where a manifest corpus's current content is (or would be) prepared."""
+    data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    name = manifest_builder.config_name(corpus, fingerprint or corpus.fingerprint())
+    return data_dir / manifest_builder.NAME / name / str(builder_class("manifest").VERSION)
+
+
+def build_manifest_corpus(corpus: Manifest,
+                          data_dir: str | os.PathLike | None = None) -> BuildResult:
+    """Prepares a manifest corpus into ``data_dir`` unless this content is prepared already
+    (the builder config is keyed by content, so an existing build is current)."""
+    import tensorflow_datasets as tfds
+
+    data_dir = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    builder = builder_class("manifest")(corpus=corpus, data_dir=os.fspath(data_dir))
+    vdir = Path(builder.data_path)
+    if (vdir / MANIFEST_NAME).exists() and (vdir / "dataset_info.json").exists():
+        manifest = read_manifest(vdir)
+        return BuildResult(corpus.name, vdir, manifest["num_examples"], manifest)
+    mode = (tfds.download.GenerateMode.FORCE_REDOWNLOAD if vdir.exists()
+            else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+    config = tfds.download.DownloadConfig(
+        download_mode=mode, compute_stats=tfds.download.ComputeStatsMode.SKIP)
+    with tempfile.TemporaryDirectory(prefix="serjax_tfds_") as download_dir:
+        builder.download_and_prepare(download_config=config, download_dir=download_dir)
+    return BuildResult(corpus.name, vdir, builder.manifest["num_examples"], builder.manifest)
+
+
+def load_manifest_corpus(corpus: Manifest,
+                         data_dir: str | os.PathLike | None = None) -> CorpusTable:
+    """A manifest corpus's CorpusTable, built first if this content is not prepared yet."""
+    vdir = build_manifest_corpus(corpus, data_dir).version_dir
+    source, columns, fingerprint, manifest = _open_version_dir(vdir, manifest_builder.NAME)
+    columns["_source"] = np.zeros(len(source), np.int16)
+    columns["_record"] = np.arange(len(source), dtype=np.int64)
+    order = np.argsort(columns["path"], kind="stable")
+    columns = {name: values[order] for name, values in columns.items()}
+    return CorpusTable(**columns, fingerprint=fingerprint, _sources=[source],
+                       label_names=tuple(manifest["label_names"]))
 
 
 def ensure_built(root: str | os.PathLike, corpora_: tuple[str, ...] | list[str] = naming.CORPORA,
@@ -185,6 +234,7 @@ class CorpusTable:
     _sources: list            # TFDS data sources, one per corpus
     _source: np.ndarray       # int16 [N] which source holds row i
     _record: np.ndarray       # int64 [N] record index of row i in its source
+    label_names: tuple = naming.LABELS   # what ``label`` indexes (a manifest's own names)
 
     def __len__(self) -> int:
         return len(self.path)
@@ -198,7 +248,8 @@ class CorpusTable:
         """A table of the given rows (indices or a boolean mask), same order rules."""
         columns = {f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)
                    if isinstance(getattr(self, f.name), np.ndarray)}
-        return CorpusTable(**columns, fingerprint=self.fingerprint, _sources=self._sources)
+        return CorpusTable(**columns, fingerprint=self.fingerprint, _sources=self._sources,
+                           label_names=self.label_names)
 
 
 @dataclasses.dataclass(eq=False)
@@ -216,6 +267,7 @@ class InMemoryTable:
     sample_rate: np.ndarray   # int32 [N]
     waves: list               # int16 [n_i] per row
     fingerprint: str
+    label_names: tuple = naming.LABELS   # what ``label`` indexes
 
     def __len__(self) -> int:
         return len(self.path)
@@ -235,13 +287,19 @@ def _typed(columns: dict[str, list]) -> dict[str, np.ndarray]:
 
 def _open_corpus(corpus: str, data_dir) -> tuple[object, dict[str, np.ndarray], str]:
     """(audio source, metadata columns in record order, fingerprint) of one prepared corpus."""
-    import tensorflow_datasets as tfds
-
     vdir = version_dir(corpus, data_dir)
     if not (vdir / "dataset_info.json").exists():
         raise DatasetError(f"{corpus} is not prepared in {vdir.parent.parent}: run "
                            f"`serjax build {corpus} --manual-dir DIR --data-dir "
                            f"{vdir.parent.parent}` first")
+    return _open_version_dir(vdir, builder_name(corpus))[:3]
+
+
+def _open_version_dir(vdir: Path, name: str):
+    """(audio source, columns in record order, fingerprint, build manifest) of a prepared
+    version folder; ``name`` is the builder's registered name."""
+    import tensorflow_datasets as tfds
+
     manifest = read_manifest(vdir)
     builder = tfds.builder_from_directory(os.fspath(vdir))
     source = builder.as_data_source(split="train")
@@ -249,9 +307,9 @@ def _open_corpus(corpus: str, data_dir) -> tuple[object, dict[str, np.ndarray], 
     # faster than decompressing every record. Older or foreign builds are scanned instead.
     columns = read_record_index(vdir, len(source)) or scan_records(builder)
     fingerprint = hashlib.sha256(
-        f"{builder_name(corpus)}:{manifest['version']}:{manifest['fingerprint']}:"
+        f"{name}:{manifest['version']}:{manifest['fingerprint']}:"
         f"{len(source)}".encode()).hexdigest()[:16]
-    return source, _typed(columns), fingerprint
+    return source, _typed(columns), fingerprint, manifest
 
 
 def load(corpus: str, data_dir: str | os.PathLike | None = None) -> CorpusTable:

@@ -1,20 +1,24 @@
-"""Finding one corpus's files under a manual directory, and reading and checking WAVs.
+"""Finding one corpus's files under a manual directory.
 
 A manual directory holds a Kaggle download as unpacked: any depth of wrapper folders above the
 corpus layout, folder names in any case, sometimes a second copy of the whole tree (RAVDESS's
 ``audio_speech_actors_01-24/``, TESS's nested ``tess toronto emotional speech set data/``).
 Within a corpus every file name is unique, so:
 
-* every ``*.wav`` (suffix in any case) at any depth is a candidate; other files (a README, a CSV,
-  ``.DS_Store``, macOS ``__MACOSX/`` and ``._*`` resource forks) are ignored silently and counted;
+* every audio file (``.wav``, ``.flac``, ``.ogg``, ``.opus``, ``.mp3``, suffix in any case) at any
+  depth is a candidate; other files (a README, a CSV, ``.DS_Store``, macOS ``__MACOSX/`` and
+  ``._*`` resource forks) are ignored silently and counted;
 * a candidate whose name fits none of the corpus's patterns is skipped, with the reason;
-* candidates are deduplicated by file name (case-insensitive): the shallowest copy is kept (ties:
-  the first in sorted path order), the others are listed as duplicates. Shallowest first keeps
-  a whole tree together: in Kaggle's TESS, plain sorted order would keep OAF files from the
-  outer tree but YAF files from the nested copy.
+* candidates are deduplicated by file name without its audio suffix (case-insensitive): the
+  best encoding is kept (lossless first, ``audio_file.AUDIO_SUFFIXES`` order: CREMA-D ships
+  AudioWAV/ and AudioMP3/ with the same names), then the shallowest copy (ties: the first in
+  sorted path order); the others are listed as duplicates. Shallowest first keeps a whole tree
+  together: in Kaggle's TESS, plain sorted order would keep OAF files from the outer tree but
+  YAF files from the nested copy.
 
-Audio is checked when it is read (:func:`read_wav`): empty, truncated, non-WAV and unreadable files
-raise :class:`BadAudio` naming the file and the problem; builders skip them and list the reason.
+Audio is checked when it is read (:func:`serjax.corpora.audio_file.read_int16`): empty,
+truncated, mislabelled, undecodable, NaN/Inf and too-short files raise :class:`BadAudio` naming
+the file and the problem; builders skip them and list the reason.
 """
 
 from __future__ import annotations
@@ -22,28 +26,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import struct
 from pathlib import Path
 
-import numpy as np
-import soundfile
+from serjax.corpora import audio_file, naming
 
-from serjax.corpora import naming
+# Re-exported for code written before audio_file.py: discover.BadAudio, and discover.read_wav,
+# the old name of audio_file.read_int16 (it reads every accepted encoding, not only WAV).
+from serjax.corpora.audio_file import BadAudio  # noqa: F401
+from serjax.corpora.audio_file import read_int16 as read_wav  # noqa: F401
 
-#: Files shorter than this hold no speech (CREMA-D ships a few header-only or near-empty files).
-MIN_DURATION_S = 0.1
 #: The file name of CREMA-D's actor table, looked for anywhere under a manual directory.
 CREMA_D_DEMOGRAPHICS = "videodemographics.csv"
-_WAV_FORMATS = ("WAV", "WAVEX", "RF64")
 _MACOS_JUNK_DIRS = ("__macosx",)
 
 
 class DatasetError(ValueError):
     """A manual directory or corpus that cannot be built; the message says what to do."""
-
-
-class BadAudio(ValueError):
-    """One audio file that cannot be used (empty, truncated, not WAV, unreadable)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,9 +62,9 @@ class Discovery:
     files: list[CorpusFile]             # sorted by path, one per file name
     skipped: list[tuple[str, str]]      # (path, reason): names that fit no pattern
     duplicates: list[tuple[str, str]]   # (duplicate path, kept path)
-    ignored: dict[str, int]             # non-WAV files by suffix (whole name if none)
+    ignored: dict[str, int]             # non-audio files by suffix (whole name if none)
     sex_table_source: str               # where genders come from
-    fingerprint: str                    # hash of every file's path, size and mtime
+    fingerprint: str                    # hash of every file's path, size and mtime + reader
 
 
 # --------------------------------------------------------------------------- manual directory
@@ -108,8 +106,9 @@ def _sort_key(item: tuple[str, Path]) -> tuple[str, str]:
 
 
 def fingerprint_files(root: Path, files: list[tuple[str, Path]]) -> str:
-    """sha256 over (path, size, mtime) of every file: changes when anything in the folder does."""
-    digest = hashlib.sha256()
+    """sha256 over (path, size, mtime) of every file: changes when anything in the folder does,
+    and when the audio reader decodes differently (earlier builds then count as stale)."""
+    digest = hashlib.sha256(f"reader {audio_file.READER_VERSION}\n".encode())
     for rel, abspath in files:
         stat = abspath.stat()
         digest.update(f"{rel}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
@@ -122,8 +121,14 @@ def manual_dir_fingerprint(manual_dir: str | os.PathLike) -> str:
     return fingerprint_files(root, _walk(root))
 
 
-def _is_wav(name: str) -> bool:
-    return name.lower().endswith(".wav") and not name.startswith("._")
+def _recording(name: str) -> str:
+    """The dedup key: one recording in any encoding ("DC_a01.wav", "dc_a01.MP3" -> "dc_a01")."""
+    return name[:len(name) - len(audio_file.audio_suffix(name) or "")].lower()
+
+
+def _keep_order(item: tuple[str, Path]) -> tuple:
+    """Which copy of a recording is kept: best encoding, then shallowest, then sorted path."""
+    return audio_file.preference(item[1].name), item[0].count("/"), _sort_key(item)
 
 
 def _crema_d_sex_table(files: list[tuple[str, Path]]) -> tuple[dict[int, int], str]:
@@ -161,16 +166,17 @@ def discover(corpus: str, manual_dir: str | os.PathLike) -> Discovery:
 
     files, skipped, duplicates, ignored = [], [], [], {}
     kept_by_name: dict[str, str] = {}
-    for rel, abspath in sorted(every_file, key=lambda item: (item[0].count("/"), _sort_key(item))):
+    for rel, abspath in sorted(every_file, key=_keep_order):
         name = abspath.name
-        if not _is_wav(name):
+        if audio_file.audio_suffix(name) is None:
             suffix = "._ (macOS)" if name.startswith("._") else (abspath.suffix or name).lower()
             ignored[suffix] = ignored.get(suffix, 0) + 1
             continue
-        if name.lower() in kept_by_name:
-            duplicates.append((rel, kept_by_name[name.lower()]))
+        recording = _recording(name)
+        if recording in kept_by_name:
+            duplicates.append((rel, kept_by_name[recording]))
             continue
-        kept_by_name[name.lower()] = rel
+        kept_by_name[recording] = rel
         try:
             if corpus == "crema_d":
                 info = naming.parse_crema_d(name, sex_table)
@@ -190,8 +196,9 @@ def discover(corpus: str, manual_dir: str | os.PathLike) -> Discovery:
 
 
 def _nothing_found_message(corpus: str, root: Path, skipped, ignored) -> str:
-    seen = (f"{len(skipped)} .wav files with other names (e.g. {skipped[0][0]})"
-            if skipped else "no .wav files")
+    kinds = "/".join(sorted({audio_file.audio_suffix(Path(p).name) for p, _ in skipped}))
+    seen = (f"{len(skipped)} {kinds} files with other names (e.g. {skipped[0][0]})"
+            if skipped else f"no audio files ({', '.join(audio_file.AUDIO_SUFFIXES)})")
     other = sum(ignored.values())
     return (f"no {corpus} file found under {root}: saw {seen} and {other} other files. "
             f"Point the manual directory at the unpacked Kaggle download of {corpus} "
@@ -202,61 +209,3 @@ _EXAMPLE_NAMES = {"ravdess": "Actor_01/03-01-05-01-02-01-01.wav",
                   "crema_d": "AudioWAV/1001_DFA_ANG_XX.wav",
                   "savee": "ALL/DC_a01.wav",
                   "tess": "OAF_angry/OAF_back_angry.wav"}
-
-
-# --------------------------------------------------------------------------- reading audio
-
-
-def _data_chunk_shortfall(path: Path) -> int:
-    """Bytes the RIFF ``data`` chunk claims beyond the end of the file (0 if complete/unknown).
-
-    libsndfile reads a truncated file without complaint; this catches it from the header."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return 0
-        offset = 12
-        while offset + 8 <= size:
-            f.seek(offset)
-            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
-            if chunk_id == b"data":
-                if chunk_size in (0, 0xFFFFFFFF):   # streaming writers leave the size unset
-                    return 0
-                return max(0, offset + 8 + chunk_size - size)
-            offset += 8 + chunk_size + (chunk_size & 1)
-    return 0
-
-
-def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Reads a WAV file as int16 mono at its own rate: (samples [n], rate).
-
-    Multi-channel files are downmixed by averaging the channels (rounded to nearest).
-    Raises BadAudio, naming the file, for an empty, truncated, non-WAV, unreadable or
-    too-short (< MIN_DURATION_S) file."""
-    path = Path(path)
-    fix = "replace it with a fresh copy from the download, or delete it"
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise BadAudio(f"{path}: cannot open ({err.strerror}); {fix}") from err
-    if size == 0:
-        raise BadAudio(f"{path}: empty file (0 bytes); {fix}")
-    try:
-        with soundfile.SoundFile(path) as f:
-            if f.format not in _WAV_FORMATS:
-                raise BadAudio(f"{path}: not a WAV file (it is {f.format}); {fix}")
-            rate, channels = f.samplerate, f.channels
-            data = f.read(dtype="int16", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError) as err:
-        raise BadAudio(f"{path}: not a readable WAV file ({err}); {fix}") from err
-    shortfall = _data_chunk_shortfall(path)
-    if shortfall:
-        raise BadAudio(f"{path}: truncated ({shortfall} bytes of audio missing at the end); {fix}")
-    if len(data) < MIN_DURATION_S * rate:
-        raise BadAudio(f"{path}: {len(data)} samples ({len(data) / rate:.3f} s) is too short to "
-                       f"hold speech (minimum {MIN_DURATION_S} s); {fix}")
-    if channels == 1:
-        return data[:, 0].copy(), rate
-    mono = np.rint(data.astype(np.float64).mean(axis=1))
-    return mono.astype(np.int16), rate

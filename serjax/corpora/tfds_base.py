@@ -14,10 +14,11 @@ lives here, once:
   shared ``~/tensorflow_datasets``. Read prepared data with
   ``tfds.builder_from_directory(version_dir)``; no registry lookup is needed.
 * **Bad input** (see :mod:`serjax.corpora.discover`): a file whose name fits no pattern or whose audio is
-  empty, truncated, not WAV or unreadable is skipped and listed with its reason in
-  ``build_manifest.json`` beside the records, and one warning sums the skips up. Duplicate trees
-  count once (duplicates listed). A missing or empty manual dir, or a corpus with no usable
-  file, raises :class:`serjax.corpora.discover.DatasetError` and leaves no half-written dataset.
+  empty, truncated, mislabelled, undecodable, NaN/Inf or too short is skipped and listed with
+  its reason in ``build_manifest.json`` beside the records, and one warning sums the skips up.
+  Duplicate trees count once (duplicates listed). A missing or empty manual dir, or a corpus
+  with no usable file, raises :class:`serjax.corpora.discover.DatasetError` and leaves no
+  half-written dataset.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import tensorflow_datasets as tfds
 
 from serjax import __version__
 from serjax.corpora import naming
-from serjax.corpora.discover import BadAudio, DatasetError, Discovery, discover, read_wav
+from serjax.corpora.audio_file import BadAudio, read_int16
+from serjax.corpora.discover import DatasetError, Discovery, discover
 
 MANIFEST_NAME = "build_manifest.json"
 #: Metadata columns of every record, in record order, written beside the records.
@@ -100,7 +102,7 @@ class CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     def _generate_examples(self, discovery: Discovery):
         for found in discovery.files:
             try:
-                audio, rate = read_wav(found.abspath)
+                audio, rate = read_int16(found.abspath)
             except BadAudio as err:
                 self.bad_audio.append((found.path, str(err)))
                 continue
@@ -120,7 +122,7 @@ class CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     def _download_and_prepare(self, dl_manager, download_config=None):
         super()._download_and_prepare(dl_manager, download_config)
         self.manifest = build_manifest(self)
-        _warn_about_skips(self.CORPUS, self.manifest)
+        warn_about_skips(self.CORPUS, self.manifest)
         # data_dir is still TFDS's temporary folder: the manifest appears with the records.
         with open(Path(self.data_dir) / MANIFEST_NAME, "w", encoding="utf-8") as f:
             json.dump(self.manifest, f, indent=1)
@@ -204,7 +206,8 @@ def _count(values) -> dict[str, int]:
     return dict(sorted(collections.Counter(values).items()))
 
 
-def _warn_about_skips(corpus: str, manifest: dict) -> None:
+def warn_about_skips(corpus: str, manifest: dict) -> None:
+    """One warning summing up a build's skipped files (the manifest lists them all)."""
     skipped = manifest["skipped"]
     if skipped:
         shown = "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3])

@@ -17,18 +17,33 @@ metrics.json::
                 "precision"[C], "recall"[C], "n_train", "n_val", "n_test",
                 "confusion"[C][C]}, ...],
     "confusion": [[...]],                         # pooled counts, true × predicted
-    "timing": {"features_s", "compile_s", "train_s"}
+    "timing": {"features_s", "compile_s", "train_s"},
+    "metric_names": {"accuracy": "WA", "uar": "UA", "macro_f1": "macro-F1",
+                     "weighted_f1": "weighted-F1"},   # the field's names (report.md uses them)
+    "protocol": str,                              # e.g. "speaker-independent" (when known)
+    "protocol_notes": [str],                      # "speaker-normalised (transductive): ..."
+    "ensemble": {...}, "selection": {...}         # see serjax.evaluation.ensembles
   }
 
 report.md: one row per fold (mean over seeds) and a mean ± std row; confusion.png: the pooled
 confusion matrix, row-normalised; learning_curves.png: train/val loss and accuracy per epoch
 of both steps, one line per fold (mean over seeds); predictions.csv: file, actor, true,
 predicted, fold, seed for every TEST row of every model.
+
+Metric names: the keys stay ``accuracy``, ``uar``, ``macro_f1``, ``weighted_f1`` (and the
+terminal table keeps them); report.md names them as the SER literature does: WA (weighted
+accuracy = accuracy), UA (unweighted average recall = UAR), macro-F1, weighted-F1.
+
+EmoBox corpora also get ``emobox/fold_<k>/seed_<s>/predictions.jsonl`` (``{"key", "pred"}``)
+and ``labels.jsonl`` (``{"key", "label"}``), one line per TEST row in the same order, label
+names as strings: the two lists EmoBox's ``EmoEval(predictions, data_labels)`` scores
+(``write_emobox_predictions``; k counts from 1 as EmoBox's fold folders do).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import pathlib
 
 import matplotlib
@@ -38,9 +53,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from serjax import atomic
-from serjax.evaluation import metrics
+from serjax.evaluation import ensembles, metrics
 
 TABLE_METRICS = ("accuracy", "uar", "macro_f1", "weighted_f1")
+#: What the SER literature (EmoBox among it) calls them.
+FIELD_NAMES = {"accuracy": "WA", "uar": "UA", "macro_f1": "macro-F1",
+               "weighted_f1": "weighted-F1"}
 
 
 def results_dict(result, folds, labels, features_s: float = 0.0) -> dict:
@@ -65,6 +83,7 @@ def results_dict(result, folds, labels, features_s: float = 0.0) -> dict:
         "timing": {"features_s": float(features_s),
                    "compile_s": float(result.timing["compile_s"]),
                    "train_s": float(result.timing["train_s"])},
+        "metric_names": dict(FIELD_NAMES),
     }
 
 
@@ -100,14 +119,35 @@ def format_table(summary: dict) -> str:
 
 
 def print_table(summary: dict) -> None:
-    print(format_table(summary))
+    """The table, then (below it, the table's lines unchanged) ``ensembles.summary_lines``:
+    seed ensemble, nested selection, protocol notes."""
+    print("\n".join([format_table(summary), *ensembles.summary_lines(summary)]))
+
+
+#: The label of a speaker-normalised run's headline: it is transductive, not comparable with
+#: speaker-independent figures.
+SPEAKER_NORM_NOTE = ("speaker-normalised (transductive): each speaker's features, the TEST "
+                     "speakers' included, are standardised by that speaker's own statistics; "
+                     "compare only with speaker-normalised results")
+
+
+def protocol_notes(speaker_norm: bool, extra: dict | None = None) -> dict:
+    """``{"protocol_notes": [...]}``: the speaker-normalisation label when ``speaker_norm``
+    (``train.speaker_norm``) or a baseline's ``{"speaker_norm": true}`` is on."""
+    baseline = (extra or {}).get("baseline") or {}
+    on = bool(speaker_norm) or bool(baseline.get("speaker_norm", False))
+    return {"protocol_notes": [SPEAKER_NORM_NOTE] if on else []}
 
 
 def markdown(summary: dict) -> str:
-    header = ["fold", "n_test", *TABLE_METRICS]
-    lines = ["# serjax results", "", "| " + " | ".join(header) + " |",
-             "|" + "---|" * len(header)]
+    header = ["fold", "n_test", "WA (accuracy)", "UA (UAR)", "macro-F1", "weighted-F1"]
+    lines = ["# serjax results", ""]
+    if summary.get("protocol"):
+        lines += [f"Protocol: {summary['protocol']}.", ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in fold_table(summary)]
+    below = ensembles.summary_lines(summary)  # seed ensemble, selection, protocol notes
+    lines += ["", *below] if below else []
     t = summary["timing"]
     lines += ["", f"{len(summary['models'])} models; features {t['features_s']:.1f} s, "
               f"compile {t['compile_s']:.1f} s, training {t['train_s']:.1f} s.",
@@ -164,19 +204,44 @@ def write_predictions(path, result, folds, labels, true, files, actors) -> None:
                             _plain(np.asarray(folds)[m]), int(result.seeds[m])])
 
 
+def write_emobox_predictions(workdir, result, *, folds, labels, true, keys) -> list:
+    """Each (fold, seed) model's TEST predictions in EmoBox's format (module docstring) under
+    ``workdir/emobox/``; returns the folders written."""
+    folds, written = np.asarray(folds), []
+    for m in range(result.num_models):
+        out = (pathlib.Path(workdir) / "emobox" / f"fold_{int(folds[m]) + 1}"
+               / f"seed_{int(result.seeds[m])}")
+        out.mkdir(parents=True, exist_ok=True)
+        rows = list(zip(result.test_rows[m], result.test_pred[m]))
+        preds = [json.dumps({"key": str(keys[r]), "pred": labels[int(p)]}) for r, p in rows]
+        truth = [json.dumps({"key": str(keys[r]), "label": labels[int(true[r])]}) for r, _ in rows]
+        (out / "predictions.jsonl").write_text("".join(line + "\n" for line in preds))
+        (out / "labels.jsonl").write_text("".join(line + "\n" for line in truth))
+        written.append(out)
+    return written
+
+
 def write_report(workdir, result, *, folds, labels, true, files, actors,
                  features_s: float = 0.0, extra: dict | None = None,
-                 title: str = "serjax results") -> dict:
+                 title: str = "serjax results", protocol: str | None = None,
+                 arms=None, speaker_norm: bool = False) -> dict:
     """Writes every report file (module docstring) into ``workdir``; returns the summary.
 
     ``true``, ``files``, ``actors``: per-row arrays over the rows ``roles`` indexed;
     ``extra``: more top-level metrics.json fields (e.g. a baseline's ``{"baseline": ...}``);
-    ``title``: report.md's heading. The learning-curves plot is skipped when the result
-    has no curves (models that are not trained by epochs).
+    ``title``: report.md's heading; ``protocol``: what the splits are (``GridInputs.protocol``),
+    written to metrics.json and report.md. The learning-curves plot is skipped when the result
+    has no curves (models that are not trained by epochs). ``arms``: the hyperparameter arm of
+    each model (default ``result.arms``, else one arm) for ``"ensemble"`` / ``"selection"``;
+    ``speaker_norm``: ``train.speaker_norm``, labels the headline transductive.
     """
     out = pathlib.Path(workdir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = {**results_dict(result, folds, labels, features_s), **(extra or {})}
+    summary = {**results_dict(result, folds, labels, features_s),
+               **ensembles.report_fields(result, folds, true, arms),
+               **protocol_notes(speaker_norm, extra), **(extra or {})}
+    if protocol:
+        summary["protocol"] = protocol
     atomic.write_json(out / "metrics.json", summary, indent=1)
     (out / "report.md").write_text(markdown(summary).replace("# serjax results", f"# {title}", 1))
     plot_confusion(summary["confusion"], labels, out / "confusion.png")

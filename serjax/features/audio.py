@@ -1,7 +1,9 @@
 """Loading one example for feature extraction: resample to 22,050 Hz, trim silence, window.
 
 ``prepare(samples, sample_rate, audio_config, name=...)`` takes an int16 (or float) mono array at
-its native rate and returns float32 at ``audio.sample_rate``:
+its native rate and returns float32 at ``audio.sample_rate``. Files of every encoding reach it as
+int16 through ``serjax.corpora.audio_file.read_int16`` (the TFDS records store that), or as
+float32 in [-1, 1] through ``read_audio``:
 
 1. int16 -> float32 in [-1, 1) (divide by 32,768);
 2. resample with ``librosa.resample(res_type=audio.res_type)`` (the resampler is named, never a
@@ -72,7 +74,8 @@ def check_audible(y: np.ndarray, silence_dbfs: float, name: str) -> None:
     if y.size == 0:
         raise BadAudio(name, "empty", "no samples")
     if not np.all(np.isfinite(y)):
-        raise BadAudio(name, "non_finite", "NaN or infinite samples")
+        bad = int(y.size - np.count_nonzero(np.isfinite(y)))
+        raise BadAudio(name, "non_finite", f"non-finite samples (NaN/Inf): {bad} of {y.size}")
     peak = float(np.max(np.abs(y)))
     if peak <= 10.0 ** (silence_dbfs / 20.0):
         raise BadAudio(name, "silence", f"silence only (peak {peak:.3g} <= {silence_dbfs} dBFS)")

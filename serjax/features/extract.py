@@ -2,7 +2,8 @@
 
 A shard is a list of ``Item`` (one source file each). ``prepare_rows`` turns it into ``Row``s
 (the original, copy 0, then ``augment.copies`` augmented copies, each a prepared float32
-waveform at ``audio.sample_rate``) plus skipped-row records. ``librosa_features`` /
+waveform at ``audio.sample_rate``) plus skipped-row records. ``row_features`` (CPU: librosa,
+plus openSMILE or external features when ``features.acoustic`` asks for them) /
 ``jax_features`` turn rows into feature arrays; ``assemble`` makes the shard's row-aligned arrays
 (schema in ``store.py``). Everything here is a pure function of its inputs and the config.
 """
@@ -13,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from serjax.features import acoustic, audio, augment, spec, statistical
+from serjax.features import acoustic, audio, augment, external, opensmile_sets, spec, statistical
 
 
 @dataclasses.dataclass
@@ -86,6 +87,29 @@ def librosa_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarr
     return out
 
 
+def row_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rows -> per row (acoustic values, statistical float32 [S]) on the CPU, for any
+    ``features.acoustic``: librosa frames [T, 162] (``summary`` / ``frames``), an openSMILE set
+    (``serjax.features.opensmile_sets``: [D] functionals or [T, D] descriptors) or external
+    features (``serjax.features.external``). The statistical features are librosa's in every
+    case, so the fusion model gets the same statistical inputs whatever the acoustic set."""
+    kind = spec.acoustic_kind(config.features)
+    if kind in spec.LIBROSA_KINDS:
+        return librosa_features(rows, config)
+    sr, f = config.audio.sample_rate, config.features
+    out = []
+    with single_thread_blas():
+        for row in rows:
+            blocks = acoustic.acoustic_blocks(row.wave, sr, f)
+            stats = statistical.statistical_from_blocks(row.wave, sr, f, blocks)
+            if kind in spec.OPENSMILE_KINDS:
+                values = opensmile_sets.compute(row.wave, sr, kind)
+            else:
+                values = external.features(row.item.corpus, row.item.path, f)
+            out.append((values, stats))
+    return out
+
+
 def jax_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]:
     """Rows -> per row (frames [T, 162], statistical [S]) with the batched JAX path; rows are
     grouped by length so each batch pads little, and batches have a fixed size."""
@@ -104,34 +128,58 @@ def jax_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]
     return out
 
 
+def _acoustic_width(f) -> int:
+    if spec.acoustic_kind(f) in spec.EXTERNAL_KINDS:
+        return external.width(f)
+    return spec.acoustic_width(f)
+
+
+def _row_acoustic(values: np.ndarray, f) -> tuple[np.ndarray, np.ndarray | None, int, str]:
+    """One row's values -> (stored acoustic, frame mask or None, num_frames, skip detail or "").
+
+    Frame kinds: [T, D] cut/zero-padded to ``max_frames`` in ``frames_dtype``; ``summary``: the
+    frame mean of the librosa frames; vector kinds (openSMILE functionals, ``external``): as
+    they are, with ``num_frames`` 0 (the row holds no frames)."""
+    kind = spec.acoustic_kind(f)
+    if kind in spec.FRAME_KINDS:
+        if values.shape[0] == 0:
+            return values, None, 0, "no frames (clip shorter than one analysis window)"
+        padded, count = acoustic.pad_frames(values, f.max_frames)
+        stored = padded.astype(f.frames_dtype)
+        if not np.all(np.isfinite(stored)):
+            return values, None, 0, f"features overflow frames_dtype={f.frames_dtype}"
+        return stored, np.arange(f.max_frames) < count, values.shape[0], ""
+    if kind == "summary":
+        return acoustic.summary_from_frames(values), None, values.shape[0], ""
+    return np.asarray(values, np.float32), None, 0, ""
+
+
 def assemble(rows: list[Row], features: list[tuple[np.ndarray, np.ndarray]], skipped: list[dict],
              config) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Rows + features -> the shard's row-aligned arrays; non-finite rows join ``skipped``."""
     f = config.features
-    width, stat_width = spec.acoustic_width(f), len(spec.statistical_names(f))
+    width, stat_width = _acoustic_width(f), len(spec.statistical_names(f))
     kept: dict[str, list] = {k: [] for k in ("acoustic", "frame_mask", "num_frames",
                                              "statistical", "row")}
-    for row, (frames, stats) in zip(rows, features):
-        if not (np.all(np.isfinite(frames)) and np.all(np.isfinite(stats))):
+    for row, (values, stats) in zip(rows, features):
+        if not (np.all(np.isfinite(values)) and np.all(np.isfinite(stats))):
             skipped.append(skip_record(row.item, row.copy, "non_finite_features",
                                        "features contain NaN or inf"))
             continue
-        if f.acoustic == "frames":
-            padded, count = acoustic.pad_frames(frames, f.max_frames)
-            kept["acoustic"].append(padded.astype(f.frames_dtype))
-            kept["frame_mask"].append(np.arange(f.max_frames) < count)
-        else:
-            kept["acoustic"].append(acoustic.summary_from_frames(frames))
-        kept["num_frames"].append(frames.shape[0])
+        stored, mask, count, problem = _row_acoustic(values, f)
+        if problem:
+            skipped.append(skip_record(row.item, row.copy, "non_finite_features", problem))
+            continue
+        kept["acoustic"].append(stored)
+        kept["frame_mask"].append(mask)
+        kept["num_frames"].append(count)
         kept["statistical"].append(stats)
         kept["row"].append(row)
     return _arrays(kept, f, width, stat_width), skipped
 
 
 def _arrays(kept: dict[str, list], f, width: int, stat_width: int) -> dict[str, np.ndarray]:
-    frames = f.acoustic == "frames"
-    if f.acoustic not in ("summary", "frames"):
-        raise ValueError(f"features.acoustic={f.acoustic!r}; choose 'summary' or 'frames'")
+    frames = spec.is_frames(f)
     shape = (0, f.max_frames, width) if frames else (0, width)
     items = [r.item for r in kept["row"]]
     arrays = {
@@ -155,10 +203,14 @@ def _arrays(kept: dict[str, list], f, width: int, stat_width: int) -> dict[str, 
 
 
 def warm_up(config) -> None:
-    """Run one tiny example end to end so librosa/numba compile before the first real shard."""
+    """Run one tiny example end to end so librosa/numba compile (and openSMILE parses its
+    config) before the first real shard."""
     sr = config.audio.sample_rate
     t = np.arange(int(0.5 * sr)) / sr
     tone = (0.3 * np.sin(2 * np.pi * 220.0 * t) * 32767).astype(np.int16)
     item = Item("warmup", "warmup.wav", "warmup/0", 1, 0, tone, sr)
     rows, _ = prepare_rows([item], config)
     librosa_features(rows, config)
+    kind = spec.acoustic_kind(config.features)
+    if kind in spec.OPENSMILE_KINDS:
+        opensmile_sets.compute(rows[0].wave, sr, kind)

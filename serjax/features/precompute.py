@@ -2,7 +2,8 @@
 
 ``precompute(tables, config, cache_dir)`` is keyed by a SHA-256 of (each table's corpus and
 ``fingerprint``, the ``audio``, ``augment`` and ``features`` config sections, the resolved
-backend); the FeatureSet lives in ``<cache_dir>/features-<key[:20]>``. A rerun with the same key
+backend; for external features also the files' fingerprint, ``external.fingerprint``); the
+FeatureSet lives in ``<cache_dir>/features-<key[:20]>``. A rerun with the same key
 returns the cached set without reading any audio.
 
 Work is cut into shards of ``features.shard_size`` source files. Each finished shard is saved
@@ -11,6 +12,7 @@ interrupted run resumes with the shards still missing. Shards run in ``workers``
 (``spawn``: safe beside JAX threads; each worker warms librosa/numba once); the main process
 reads audio from the tables and, for ``backend="jax"``, computes features in batches on the JAX
 device while the workers only prepare and augment waveforms. ``workers=1`` runs in-process.
+openSMILE and external acoustic kinds always run on the CPU path (``spec.feature_backend``).
 
 Tables are duck-typed (``docs/architecture.md``): columns ``corpus, path, actor, gender, label,
 sample_rate`` (arrays, one row per file), ``audio(i) -> int16 [n]`` and ``fingerprint``.
@@ -29,8 +31,8 @@ from pathlib import Path
 import ml_collections
 import numpy as np
 
-from serjax.corpora import sources
-from serjax.features import extract, spec, store
+from serjax.corpora import naming, sources
+from serjax.features import external, extract, opensmile_sets, spec, store
 
 KEY_SECTIONS = ("audio", "augment", "features")
 #: Settings that change how the work is scheduled, never a feature value.
@@ -52,6 +54,11 @@ def cache_key(tables, config, backend: str) -> str:
         sections["features"].pop(name, None)
     payload = {"format": store.FORMAT, "backend": backend, "config": sections,
                "tables": [[_table_corpus(t), str(t.fingerprint)] for t in _as_list(tables)]}
+    # The path alone does not say what the files hold; without external features it changes
+    # nothing (and is left out so FeatureSets cached before the field existed keep their key).
+    path = sections["features"].pop("external_path", "")
+    if spec.acoustic_kind(config.features) in spec.EXTERNAL_KINDS:
+        payload["external"] = [path, external.fingerprint(path)]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -86,7 +93,7 @@ def _init_worker(config_dict: dict) -> None:
 
 def _shard_librosa(items: list[extract.Item], config) -> tuple[dict, list[dict]]:
     rows, skipped = extract.prepare_rows(items, config)
-    return extract.assemble(rows, extract.librosa_features(rows, config), skipped, config)
+    return extract.assemble(rows, extract.row_features(rows, config), skipped, config)
 
 
 def _worker_task(items: list[extract.Item], backend: str):
@@ -128,7 +135,7 @@ def _run_inline(tables, todo, shards, config, backend, partial, bar) -> None:
         items = read_items(tables, shards[index])
         rows, skipped = extract.prepare_rows(items, config)
         feats = (extract.jax_features(rows, config) if backend == "jax"
-                 else extract.librosa_features(rows, config))
+                 else extract.row_features(rows, config))
         store.write_shard(_shard_path(partial, index),
                           *extract.assemble(rows, feats, skipped, config))
         bar.update(len(items))
@@ -161,7 +168,8 @@ def precompute(tables, config, cache_dir, *, workers: int | None = None,
                progress: bool = True) -> store.FeatureSet:
     """One or more CorpusTables -> a FeatureSet cached under ``cache_dir`` (see module doc)."""
     tables = _as_list(tables)
-    backend = spec.resolve_backend(config.features.backend)
+    external.check_config(config)
+    backend = spec.feature_backend(config.features)
     key = cache_key(tables, config, backend)
     cache_dir = Path(cache_dir)
     final = cache_dir / f"features-{key[:20]}"
@@ -193,21 +201,35 @@ def precompute(tables, config, cache_dir, *, workers: int | None = None,
 
 def _manifest(key, config, backend, tables, num_rows: int, skipped) -> dict:
     f = config.features
+    kind = spec.acoustic_kind(f)
     widths = {"zcr": 1, "chroma": f.n_chroma, "mfcc": f.n_mfcc, "rms": 1, "mel": f.n_mels}
     blocks, start = {}, 0
-    for name in spec.ACOUSTIC_BLOCKS:
+    for name in spec.ACOUSTIC_BLOCKS if kind in spec.LIBROSA_KINDS else ():
         blocks[name] = [start, start + widths[name]]
         start += widths[name]
+    # openSMILE's column names (6,373 for ComParE), so a FeatureSet explains its own columns.
+    names = opensmile_sets.feature_names(kind) if kind in spec.OPENSMILE_KINDS else []
     return {
         "key": key, "backend": backend,
         "config": {name: config[name].to_dict() for name in KEY_SECTIONS},
         "tables": [{"corpus": _table_corpus(t), "fingerprint": str(t.fingerprint),
                     "files": len(t.path)} for t in tables],
         "num_rows": int(num_rows),
-        "acoustic_kind": f.acoustic, "acoustic_blocks": blocks,
+        "acoustic_kind": kind, "acoustic_blocks": blocks, "acoustic_names": names,
         "statistical_names": list(spec.statistical_names(f)),
+        # What label.npy indexes: the corpus's own names (a manifest's), else naming.LABELS.
+        "label_names": list(label_names(tables)),
         "skipped": skipped,
     }
+
+
+def label_names(tables) -> tuple[str, ...]:
+    """The label names the tables' ``label`` indexes (one list for all of them)."""
+    names = {tuple(getattr(t, "label_names", naming.LABELS)) for t in tables}
+    if len(names) != 1:
+        raise ValueError(f"tables with different label names {sorted(names)} cannot share a "
+                         "FeatureSet; precompute them separately")
+    return names.pop()
 
 
 def precompute_from_config(config, tables, cache_dir) -> store.FeatureSet:

@@ -15,7 +15,10 @@ Sections:
   ``[min, max]`` range per op from which each (file, copy) draws its parameter.
 * ``features``: framing (``n_fft``, ``hop_length``, ``center``, ``pad_mode``), ``n_mels``,
   ``n_mfcc``, chroma (``n_chroma``, ``tuning`` fixed at 0.0, ``chroma_power``), mel/dB
-  parameters, ``acoustic`` kind (``summary`` | ``frames``), ``max_frames``, ``frames_dtype``,
+  parameters, ``acoustic`` kind (``ACOUSTIC_KINDS``: librosa ``summary`` | ``frames``,
+  openSMILE ``egemaps`` | ``compare`` | ``egemaps_frames`` | ``compare_frames``, or vectors /
+  sequences computed elsewhere, ``external`` | ``external_frames``, read from
+  ``external_path``), ``max_frames``, ``frames_dtype``,
   ``statistical`` subset (``authors8`` | ``paper6``), ``backend`` (``librosa`` | ``jax`` |
   ``auto``), ``shard_size`` (files per precompute shard), ``jax_batch_size`` and ``workers``
   (precompute processes; ``None`` = all CPUs).
@@ -36,6 +39,16 @@ STATISTICAL_SUBSETS = {"authors8": AUTHORS8, "paper6": PAPER6}
 ACOUSTIC_BLOCKS = ("zcr", "chroma", "mfcc", "rms", "mel")
 AUGMENT_OPS = ("pitch_shift", "time_stretch", "lowpass", "noise")
 BACKENDS = ("librosa", "jax", "auto")
+
+#: ``features.acoustic`` values. Frame kinds store [N, max_frames, D] + ``frame_mask`` (the
+#: frames CNN reads them); the others one vector [N, D] per row (SER-FusionNet, baselines).
+LIBROSA_KINDS = ("summary", "frames")
+OPENSMILE_WIDTHS = {"egemaps": 88, "compare": 6373, "egemaps_frames": 25, "compare_frames": 65}
+OPENSMILE_KINDS = tuple(OPENSMILE_WIDTHS)
+FUNCTIONAL_KINDS = ("egemaps", "compare")
+EXTERNAL_KINDS = ("external", "external_frames")
+ACOUSTIC_KINDS = LIBROSA_KINDS + OPENSMILE_KINDS + EXTERNAL_KINDS
+FRAME_KINDS = ("frames", "egemaps_frames", "compare_frames", "external_frames")
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -83,7 +96,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.features.tuning = 0.0
     c.features.chroma_power = 1.0       # the authors passed S=|STFT| (magnitude) to chroma_stft
     c.features.zcr_threshold = 1e-10
-    c.features.acoustic = "summary"     # "summary" [162] | "frames" [max_frames, 162]
+    c.features.acoustic = "summary"     # "summary" [162] | "frames" [max_frames, 162] | …
+    c.features.external_path = ""       # features.acoustic="external*": .npz/.npy file or folder
     c.features.max_frames = 256
     c.features.frames_dtype = "float32"  # or "float16"
     c.features.statistical = "authors8"  # or "paper6"
@@ -94,9 +108,43 @@ def default_config() -> ml_collections.ConfigDict:
     return c
 
 
+def acoustic_kind(features: ml_collections.ConfigDict) -> str:
+    """``features.acoustic``, checked against ``ACOUSTIC_KINDS`` (the error lists them)."""
+    kind = features.get("acoustic", "summary")
+    if kind not in ACOUSTIC_KINDS:
+        raise ValueError(f"features.acoustic={kind!r}; choose one of {', '.join(ACOUSTIC_KINDS)}")
+    if kind in EXTERNAL_KINDS and not features.get("external_path", ""):
+        raise ValueError(f"features.acoustic={kind!r} reads features computed elsewhere: set "
+                         "features.external_path to a .npz/.npy keyed by 'corpus/path' or to a "
+                         "folder of per-file .npy (see serjax/features/external.py)")
+    return kind
+
+
+def is_frames(features: ml_collections.ConfigDict) -> bool:
+    """True when rows hold frame sequences [T, D] (+ frame_mask), False for one vector [D]."""
+    return acoustic_kind(features) in FRAME_KINDS
+
+
 def acoustic_width(features: ml_collections.ConfigDict) -> int:
-    """ZCR 1 + chroma n_chroma + MFCC n_mfcc + RMS 1 + mel n_mels (162 by default)."""
+    """Columns of the acoustic array: for the librosa kinds ZCR 1 + chroma n_chroma + MFCC
+    n_mfcc + RMS 1 + mel n_mels (162 by default), for openSMILE the set's width. External
+    widths are the files' own (``serjax.features.external``), unknown here."""
+    kind = acoustic_kind(features)
+    if kind in OPENSMILE_WIDTHS:
+        return OPENSMILE_WIDTHS[kind]
+    if kind in EXTERNAL_KINDS:
+        raise ValueError("the width of external features is read from features.external_path "
+                         "(serjax.features.external.width), not from the config")
     return 1 + features.n_chroma + features.n_mfcc + 1 + features.n_mels
+
+
+def feature_backend(features: ml_collections.ConfigDict) -> str:
+    """The backend precompute uses: ``resolve_backend(features.backend)`` for the librosa kinds;
+    openSMILE and external kinds always run on the CPU path (``librosa`` computes their
+    statistical features beside them; the batched JAX path has no openSMILE)."""
+    if acoustic_kind(features) in LIBROSA_KINDS:
+        return resolve_backend(features.backend)
+    return "librosa"
 
 
 def statistical_names(features: ml_collections.ConfigDict) -> tuple[str, ...]:

@@ -69,9 +69,17 @@ def statistical(y: np.ndarray, sr: int, f) -> np.ndarray:
     return statistical_from_blocks(y, sr, f, acoustic.acoustic_blocks(y, sr, f))
 
 
+#: A speaker whose gender the corpus does not give (``serjax.corpora.manifest``).
+UNKNOWN_GENDER = -1
+
+
 def gender_bit(gender: int) -> np.int8:
-    """MALE (1) -> 1, FEMALE (0) -> 0; anything else is an error."""
+    """MALE (1) -> 1, FEMALE (0) -> 0, UNKNOWN_GENDER (-1) -> -1 (a manifest without a gender
+    column: the models' gender input is then the same constant for every row); anything else
+    is an error."""
+    if int(gender) == UNKNOWN_GENDER:
+        return np.int8(UNKNOWN_GENDER)
     if int(gender) not in (naming.MALE, naming.FEMALE):
-        raise ValueError(f"gender {gender!r} is neither MALE={naming.MALE} nor "
-                         f"FEMALE={naming.FEMALE}")
+        raise ValueError(f"gender {gender!r} is neither MALE={naming.MALE}, "
+                         f"FEMALE={naming.FEMALE} nor unknown={UNKNOWN_GENDER}")
     return np.int8(int(gender) == naming.MALE)

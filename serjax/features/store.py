@@ -7,12 +7,17 @@ file            dtype / shape         meaning
 ==============  ====================  =====================================================
 acoustic.npy    float32 [N, 162]      ``summary``: frame means (zcr 1, chroma 12, mfcc 20,
                 or float16/32          rms 1, mel 128); ``frames``: per frame, zero-padded
-                [N, T, 162]            to ``T = features.max_frames``
-frame_mask.npy  bool [N, T]           (``frames`` only) True on real frames
-num_frames.npy  int32 [N]             frames of the whole utterance (before any cut to T)
+                [N, T, 162]            to ``T = features.max_frames``; openSMILE ``egemaps``
+                                      [N, 88], ``compare`` [N, 6373], ``egemaps_frames``
+                                      [N, T, 25], ``compare_frames`` [N, T, 65]; ``external``
+                                      [N, D], ``external_frames`` [N, T, D]
+frame_mask.npy  bool [N, T]           (frame kinds only) True on real frames
+num_frames.npy  int32 [N]             frames of the whole utterance (before any cut to T);
+                                      0 for one-vector kinds (openSMILE functionals, external)
 statistical.npy float32 [N, S]        ``manifest["statistical_names"]`` order (S = 8 or 6)
 gender.npy      int8 [N]              MALE = 1, FEMALE = 0
-label.npy       int8 [N]              index into ``serjax.corpora.naming.LABELS``
+label.npy       int8 [N]              index into ``manifest["label_names"]`` (the corpus's
+                                      names; ``serjax.corpora.naming.LABELS`` when absent)
 actor.npy       <U [N]                global actor id, e.g. ``ravdess/01``
 corpus.npy      <U [N]                corpus name
 path.npy        <U [N]                source file id (path inside its corpus folder)
@@ -22,7 +27,9 @@ copy.npy        int8 [N]              0 = original, k >= 1 = k-th augmented copy
 
 ``manifest.json``: ``format``, ``key`` (the cache key), ``config`` (audio / augment / features
 sections), ``backend`` (resolved), ``tables`` (corpus, fingerprint, files), ``num_rows``,
-``acoustic_kind``, ``acoustic_blocks`` (name -> [start, stop) columns), ``statistical_names``,
+``acoustic_kind``, ``acoustic_blocks`` (librosa kinds: name -> [start, stop) columns),
+``acoustic_names`` (openSMILE kinds: one name per column), ``statistical_names``,
+``label_names`` (what ``label`` indexes),
 ``fields`` (name -> dtype, shape) and ``skipped`` (``corpus``, ``path``, ``copy``, ``reason``,
 ``detail`` for every row that could not give finite features).
 

@@ -2,30 +2,33 @@
 
 The extractor reads the 162-d acoustic summary vector as a length-162 sequence with one
 channel (as the authors' Keras code does): ``len(conv_features)`` blocks of
-conv → ReLU → max-pool → dropout, then flatten → Dense(deep_width) → ReLU. These 32 units are the
-"deep features"; a softmax head on top trains the extractor (step 1 of the paper's recipe).
-The classifier is an MLP on ``[deep 32 | statistical 8 | gender 1]`` (41 inputs, ``fusion``) or on
-the deep features alone (32 inputs, ``deep_only``).
+conv → ReLU → max-pool → dropout, then flatten → Dense(deep_width) → ReLU. These 32 units are
+the "deep features"; a softmax head on top trains the extractor (step 1 of the paper's recipe).
+The classifier is an MLP on ``[deep 32 | statistical 8 | gender 1]`` (41 inputs, ``fusion``) or
+on the deep features alone (32 inputs, ``deep_only``).
 
 ``model.kind`` picks the extractor: ``'fusionnet'`` (the paper's, above; the default) or
 ``'frames_cnn'`` (beyond the paper): Conv1D blocks over the frame sequence ``[T, 162]`` (time is
 the conv axis, the 162 features are channels) with padded frames masked out, then masked mean
-and max pooling over time → Dense(deep_width). Its deep features feed the same fusion MLP.
+and max pooling over time → Dense(deep_width); its own fields sit under ``model.frames_cnn``.
+Its deep features feed the same fusion MLP.
 
 Every module is written for ONE model; the training engine adds the model axis with ``vmap``.
-Two choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## Training``):
+Three choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## Training``);
+they are ``runtime.*`` fields (``serjax.training.runtime``), since they never change a result:
 
-* ``conv_impl='im2col'`` (default): the convolution is a stack of shifted views followed by a
-  matmul, so under ``vmap`` it becomes a batched matmul over the model axis. ``'lax'`` uses
-  ``lax.conv_general_dilated``, which ``vmap`` turns into a grouped convolution with a slow
-  backward pass on CPU. Both share the same parameters (``kernel [k, c_in, c_out]``, ``bias``).
-* ``pool_impl='slices'`` (default): max-pooling as ``jnp.maximum`` over strided slices, and
-  in training pool + dropout as one ``custom_vjp`` op whose gradient XLA cannot bloat
-  (``serjax/models/pooling.py``: ~2.2× faster extractor steps); ``'flax'`` calls ``nn.max_pool`` then
-  dropout (same maths, slower gradient on CPU).
-* ``dropout_impl='hash'`` (default): dropout masks from a counter-based hash of one random
-  word per layer and step; ``'jax'`` uses ``jax.random.bernoulli`` (threefry), whose many
-  integer ops cost ~50 % more compile time of the extractor epoch and ~10 % more run time.
+* ``runtime.conv_impl='im2col'`` (default): the convolution is a stack of shifted views
+  followed by a matmul, so under ``vmap`` it becomes a batched matmul over the model axis.
+  ``'lax'`` uses ``lax.conv_general_dilated``, which ``vmap`` turns into a grouped convolution
+  with a slow backward pass on CPU. Both share the same parameters (``kernel [k, c_in,
+  c_out]``, ``bias``).
+* ``runtime.pool_impl='slices'`` (default): max-pooling as ``jnp.maximum`` over strided
+  slices, and in training pool + dropout as one ``custom_vjp`` op whose gradient XLA cannot
+  bloat (``serjax/models/pooling.py``: ~2.2× faster extractor steps); ``'flax'`` calls
+  ``nn.max_pool`` then dropout (same maths, slower gradient on CPU).
+* ``runtime.dropout_impl='hash'`` (default): dropout masks from a counter-based hash of one
+  random word per layer and step; ``'jax'`` uses ``jax.random.bernoulli`` (threefry), whose
+  many integer ops cost ~50 % more compile time of the extractor epoch and ~10 % more run time.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from serjax.features import spec
 from serjax.models.pooling import (
     masked_mean_max,
     max_pool_dropout,
@@ -66,17 +70,20 @@ def default_model_config() -> ml_collections.ConfigDict:
     c.mlp_hidden = (12,)
     c.mlp_dropout = 0.0
     c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features
-    c.conv_impl = "im2col"
-    c.pool_impl = "slices"
-    c.dropout_impl = "hash"  # dropout masks: "hash" (cheap on CPU) or "jax" (threefry)
     c.kind = "fusionnet"  # or "frames_cnn" (needs features.acoustic="frames")
-    # frames_cnn only: frames are first averaged in non-overlapping windows of
-    # frames_input_pool (23 ms hop → 46 ms), then one conv block per entry of
-    # frames_conv_features, each followed by a max-pool over time of frames_pool.
-    c.frames_input_pool = 2
-    c.frames_conv_features = (64, 64)
-    c.frames_kernel_sizes = (5, 5)
-    c.frames_pool = 2
+    c.frames_cnn = default_frames_cnn_config()
+    return c
+
+
+def default_frames_cnn_config() -> ml_collections.ConfigDict:
+    """``model.frames_cnn``, the frame-level extractor's own fields: frames are first averaged
+    in non-overlapping windows of ``input_pool`` (23 ms hop → 46 ms), then one conv block per
+    entry of ``conv_features``, each followed by a max-pool over time of ``pool``."""
+    c = ml_collections.ConfigDict()
+    c.input_pool = 2
+    c.conv_features = (64, 64)
+    c.kernel_sizes = (5, 5)
+    c.pool = 2
     return c
 
 
@@ -102,24 +109,20 @@ def check_model_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError("model.dropout and model.mlp_dropout must lie in [0, 1)")
     if c.fusion not in FUSION_MODES:
         raise ValueError(f"model.fusion={c.fusion!r}; choose one of {FUSION_MODES}")
-    if c.conv_impl not in CONV_IMPLS:
-        raise ValueError(f"model.conv_impl={c.conv_impl!r}; choose one of {CONV_IMPLS}")
-    if c.pool_impl not in POOL_IMPLS:
-        raise ValueError(f"model.pool_impl={c.pool_impl!r}; choose one of {POOL_IMPLS}")
-    if c.get("dropout_impl", "hash") not in DROPOUT_IMPLS:
-        raise ValueError(f"model.dropout_impl={c.dropout_impl!r}; choose one of {DROPOUT_IMPLS}")
     kind = c.get("kind", "fusionnet")
     if kind not in KINDS:
         raise ValueError(f"model.kind={kind!r}; choose one of {KINDS}")
     if kind == "frames_cnn":
-        if (len(c.frames_conv_features) == 0
-                or len(c.frames_conv_features) != len(c.frames_kernel_sizes)):
-            raise ValueError("model.frames_conv_features and model.frames_kernel_sizes must be "
-                             "non-empty and of equal length (one per conv block)")
-        if min(*c.frames_conv_features, *c.frames_kernel_sizes) < 1:
-            raise ValueError("model.frames_conv_features and frames_kernel_sizes must be >= 1")
-        if c.frames_input_pool < 1 or c.frames_pool < 1:
-            raise ValueError("model.frames_input_pool and model.frames_pool must be >= 1")
+        f = c.frames_cnn
+        if len(f.conv_features) == 0 or len(f.conv_features) != len(f.kernel_sizes):
+            raise ValueError(
+                f"model.frames_cnn.conv_features {tuple(f.conv_features)} and "
+                f"model.frames_cnn.kernel_sizes {tuple(f.kernel_sizes)} must be non-empty and "
+                "of equal length (one per conv block)")
+        if min(*f.conv_features, *f.kernel_sizes) < 1:
+            raise ValueError("model.frames_cnn.conv_features and kernel_sizes must be >= 1")
+        if f.input_pool < 1 or f.pool < 1:
+            raise ValueError("model.frames_cnn.input_pool and model.frames_cnn.pool must be >= 1")
 
 
 def hash_uniform(seed: jax.Array, shape: tuple[int, ...]) -> jax.Array:
@@ -189,18 +192,22 @@ class Conv1D(nn.Module):
 
 
 class Conv1DExtractor(nn.Module):
-    """Acoustic vector ``[B, F]`` → ``(logits [B, C], deep features [B, deep_width])``."""
+    """Acoustic vector ``[B, F]`` → ``(logits [B, C], deep features [B, deep_width])``.
+    The ``*_impl`` fields are ``runtime.*`` choices (same maths; see the module docstring)."""
     config: ml_collections.ConfigDict
     num_classes: int
+    conv_impl: str = "im2col"
+    pool_impl: str = "slices"
+    dropout_impl: str = "hash"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> tuple[jax.Array, jax.Array]:
         c = self.config
         h = x[..., None]  # [B, F, 1]: the feature vector read as a sequence with one channel
         for features, kernel in zip(c.conv_features, c.kernel_sizes):
-            h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h))
-            dropout = Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))
-            if c.pool_impl == "flax":
+            h = nn.relu(Conv1D(features, kernel, impl=self.conv_impl)(h))
+            dropout = Dropout(c.dropout, not train, self.dropout_impl)
+            if self.pool_impl == "flax":
                 h = nn.max_pool(h, (c.pool_size,), strides=(c.pool_stride,), padding="SAME")
                 h = dropout(h)
             elif not train:
@@ -214,7 +221,7 @@ class Conv1DExtractor(nn.Module):
         h = h.reshape(h.shape[0], -1)
         deep = nn.relu(nn.Dense(c.deep_width, name="deep")(h))
         logits = nn.Dense(self.num_classes, name="head")(
-            Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(deep))
+            Dropout(c.dropout, not train, self.dropout_impl)(deep))
         return logits, deep
 
 
@@ -227,28 +234,54 @@ class FramesExtractor(nn.Module):
     """
     config: ml_collections.ConfigDict
     num_classes: int
+    conv_impl: str = "im2col"
+    dropout_impl: str = "hash"
 
     @nn.compact
     def __call__(self, x: dict, *, train: bool) -> tuple[jax.Array, jax.Array]:
         c = self.config
         mask = x["mask"].astype(jnp.float32)
         h = x["frames"].astype(jnp.float32) * mask[..., None]
-        h, mask = pool_time(h, mask, c.frames_input_pool, "mean")
-        for features, kernel in zip(c.frames_conv_features, c.frames_kernel_sizes):
-            h = nn.relu(Conv1D(features, kernel, impl=c.conv_impl)(h)) * mask[..., None]
-            h, mask = pool_time(h, mask, c.frames_pool, "max")
-            h = Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(h)
+        f = c.frames_cnn
+        h, mask = pool_time(h, mask, f.input_pool, "mean")
+        for features, kernel in zip(f.conv_features, f.kernel_sizes):
+            h = nn.relu(Conv1D(features, kernel, impl=self.conv_impl)(h)) * mask[..., None]
+            h, mask = pool_time(h, mask, f.pool, "max")
+            h = Dropout(c.dropout, not train, self.dropout_impl)(h)
         deep = nn.relu(nn.Dense(c.deep_width, name="deep")(masked_mean_max(h, mask)))
         logits = nn.Dense(self.num_classes, name="head")(
-            Dropout(c.dropout, not train, c.get("dropout_impl", "hash"))(deep))
+            Dropout(c.dropout, not train, self.dropout_impl)(deep))
         return logits, deep
 
 
-def extractor_module(config: ml_collections.ConfigDict, num_classes: int) -> nn.Module:
-    """The step-1 extractor ``model.kind`` names (both return ``(logits, deep features)``)."""
+def extractor_module(config: ml_collections.ConfigDict, num_classes: int,
+                     runtime=None) -> nn.Module:
+    """The step-1 extractor ``model.kind`` names (both return ``(logits, deep features)``),
+    with the ``runtime.conv_impl / pool_impl / dropout_impl`` choices (None: the defaults)."""
+    impl = impl_choices(runtime)
     if config.get("kind", "fusionnet") == "frames_cnn":
-        return FramesExtractor(config, num_classes)
-    return Conv1DExtractor(config, num_classes)
+        return FramesExtractor(config, num_classes, impl["conv_impl"], impl["dropout_impl"])
+    return Conv1DExtractor(config, num_classes, **impl)
+
+
+def classifier_module(config: ml_collections.ConfigDict, num_classes: int,
+                      runtime=None) -> nn.Module:
+    """The step-2 MLP with ``runtime.dropout_impl`` (None: the default)."""
+    return MLPClassifier(config, num_classes, impl_choices(runtime)["dropout_impl"])
+
+
+def impl_choices(runtime=None) -> dict:
+    """``{conv_impl, pool_impl, dropout_impl}`` from a ``config.runtime`` section (or any
+    mapping with those keys; None or a missing key: the default). They change speed only."""
+    runtime = runtime or {}
+    choices = {"conv_impl": runtime.get("conv_impl", CONV_IMPLS[0]),
+               "pool_impl": runtime.get("pool_impl", POOL_IMPLS[0]),
+               "dropout_impl": runtime.get("dropout_impl", DROPOUT_IMPLS[0])}
+    for field, allowed in (("conv_impl", CONV_IMPLS), ("pool_impl", POOL_IMPLS),
+                           ("dropout_impl", DROPOUT_IMPLS)):
+        if choices[field] not in allowed:
+            raise ValueError(f"runtime.{field}={choices[field]!r}; choose one of {allowed}")
+    return choices
 
 
 def reads_frames(config: ml_collections.ConfigDict) -> bool:
@@ -256,17 +289,31 @@ def reads_frames(config: ml_collections.ConfigDict) -> bool:
     return config.get("kind", "fusionnet") == "frames_cnn"
 
 
+def check_features_suit_model(model: ml_collections.ConfigDict,
+                              features: ml_collections.ConfigDict) -> None:
+    """Frame-level features (``spec.FRAME_KINDS``: librosa, openSMILE LLD or external frames)
+    need a frames model, and one-vector kinds (summary, egemaps, compare, external) a summary
+    model; raises ValueError naming both fields otherwise. The one check of training
+    (``experiment``) and of inference (``serve.model_bundle``)."""
+    if spec.is_frames(features) != reads_frames(model):
+        vectors = tuple(k for k in spec.ACOUSTIC_KINDS if k not in spec.FRAME_KINDS)
+        raise ValueError(
+            f"features.acoustic={features.acoustic!r} does not suit model.kind="
+            f"{model.get('kind', 'fusionnet')!r}: use model.kind='frames_cnn' with "
+            f"features.acoustic in {spec.FRAME_KINDS}, or 'fusionnet' with one of {vectors}")
+
+
 class MLPClassifier(nn.Module):
     """Fused features ``[B, 41]`` (or deep only ``[B, 32]``) → logits ``[B, C]``."""
     config: ml_collections.ConfigDict
     num_classes: int
+    dropout_impl: str = "hash"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         for width in self.config.mlp_hidden:
             x = nn.relu(nn.Dense(width)(x))
-            x = Dropout(self.config.mlp_dropout, not train,
-                        self.config.get("dropout_impl", "hash"))(x)
+            x = Dropout(self.config.mlp_dropout, not train, self.dropout_impl)(x)
         return nn.Dense(self.num_classes)(x)
 
 
@@ -275,14 +322,6 @@ def fused_width(config: ml_collections.ConfigDict, num_statistical: int) -> int:
     if config.fusion == "deep_only":
         return config.deep_width
     return config.deep_width + num_statistical + 1
-
-
-def extractor_output_length(config: ml_collections.ConfigDict, num_acoustic: int) -> int:
-    """Sequence length after every pooling stage (each halves it, rounding up, for stride 2)."""
-    length = num_acoustic
-    for _ in config.conv_features:
-        length = math.ceil(length / config.pool_stride)
-    return length
 
 
 def param_count(params) -> int:

@@ -20,7 +20,6 @@ table cell alike and the workdir has the same files (``metrics.json`` with one e
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -32,14 +31,15 @@ import numpy as np
 
 from serjax import config as config_lib
 from serjax import experiment
-from serjax.evaluation import metrics, report
+from serjax.evaluation import report
 from serjax.evaluation import workdir as workdir_lib
+from serjax.evaluation.predictions import Predictions, predictions, write_report  # noqa: F401
 from serjax.features import precompute
 from serjax.models import networks
 from serjax.paper import raw_waveform
 from serjax.splits import grid_inputs as grid_inputs_lib
+from serjax.splits.roles import TEST, TRAIN
 from serjax.training import checkpoint, model_step
-from serjax.training.grid_data import TEST, TRAIN, VAL
 
 KINDS = ("random_forest", "cnn1d", "raw_waveform")
 # Config sections and fields that fix SER-FusionNet's step 1 (what the cnn1d baseline reuses).
@@ -51,7 +51,7 @@ STEP2_ONLY_MODEL_FIELDS = ("fusion", "mlp_hidden", "mlp_dropout")
 def default_baseline_config(kind: str = "") -> ml_collections.ConfigDict:
     """The ``config.baseline`` section; ``kind`` "" means "train SER-FusionNet"."""
     c = ml_collections.ConfigDict()
-    c.kind = kind                 # "" | "random_forest" | "cnn1d" | "raw_waveform"
+    c.kind = kind                 # "" | "random_forest" | "cnn1d" | "raw_waveform" | "linear_svm"
     c.n_estimators = 100          # random_forest (scikit-learn's default forest)
     c.max_features = "sqrt"
     c.n_jobs = 1                  # random_forest worker processes (-1 = all CPUs)
@@ -60,40 +60,8 @@ def default_baseline_config(kind: str = "") -> ml_collections.ConfigDict:
     c.raw_seconds = 3.0           # raw_waveform: centre crop / zero pad to this length
     c.raw_frame = 40              # raw_waveform: samples per frame of the strided first layer
     c.raw_channels = (32, 64)     # raw_waveform: conv blocks after the framing layer
+    c.C = 0.01                    # linear_svm: inverse regularisation (the EmoBox/openSMILE recipe)
     return c
-
-
-@dataclasses.dataclass
-class Predictions:
-    """Per-model TEST predictions in the shape ``serjax.evaluation.report`` reads from a GridResult.
-
-    test_rows[m]: int [T_m]; test_pred[m]: int [T_m]; confusion: int [M, C, C];
-    curves: {phase: {name: float [epochs, M]}} or {} when the model has no epochs.
-    """
-    seeds: np.ndarray
-    n_train: np.ndarray
-    n_val: np.ndarray
-    n_test: np.ndarray
-    test_rows: list
-    test_pred: list
-    confusion: np.ndarray
-    timing: dict
-    curves: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def num_models(self) -> int:
-        return len(self.seeds)
-
-
-def predictions(roles: np.ndarray, seeds, true: np.ndarray, test_pred: list, num_classes: int,
-                timing: dict, curves: dict | None = None) -> Predictions:
-    """Bundles per-model predictions of each model's TEST rows (in row order) with counts."""
-    test_rows = [np.flatnonzero(r == TEST) for r in roles]
-    confusion = np.stack([metrics.confusion_from_labels(true[rows], pred, num_classes)
-                          for rows, pred in zip(test_rows, test_pred)])
-    return Predictions(np.asarray(seeds), (roles == TRAIN).sum(1), (roles == VAL).sum(1),
-                       (roles == TEST).sum(1), test_rows, [np.asarray(p) for p in test_pred],
-                       confusion, dict(timing), curves or {})
 
 
 # ------------------------------------------------------------------------- random forest ---
@@ -224,7 +192,7 @@ def run_baseline(config: ml_collections.ConfigDict, workdir, progress: bool = Tr
         preds, timing, extra = _cnn1d(config, workdir, grid, progress)
     else:
         preds, timing, curves, roles = raw_waveform.train_and_predict(config, feature_set, grid,
-                                                                      progress)
+                                                                      progress, workdir)
     result = predictions(roles, seeds, grid.data["label"], preds, len(grid.labels),
                          timing, curves)
     summary = write_report(workdir, result, folds=[s.fold for s in grid.splits],
@@ -234,12 +202,3 @@ def run_baseline(config: ml_collections.ConfigDict, workdir, progress: bool = Tr
     if progress:
         report.print_table(summary)
     return summary
-
-
-def write_report(workdir, result: Predictions, *, folds, labels, true, files, actors,
-                 features_s: float, baseline: dict) -> dict:
-    """``serjax.evaluation.report``'s files for a baseline, plus ``metrics.json["baseline"]``."""
-    return report.write_report(workdir, result, folds=folds, labels=labels, true=true,
-                               files=files, actors=actors, features_s=features_s,
-                               extra={"baseline": baseline},
-                               title=f"serjax results: baseline {baseline['kind']}")

@@ -7,9 +7,11 @@ waveform in frames of ``baseline.raw_frame`` samples (a strided first convolutio
 per-frame Dense), then ``baseline.raw_channels`` conv → ReLU → max-pool blocks, a mean over
 time and a softmax head.
 
-It trains over the experiment's role matrix with the same per-model recipe as SER-FusionNet's
-steps (``serjax.training.model_step.train_epoch``: Adam, batch 64, reduce-on-plateau, early stopping on
-VAL loss keeping the best parameters), every (fold, seed) model at once under ``vmap``.
+It trains over the experiment's role matrix with SER-FusionNet's per-model recipe
+(``serjax.training.model_step.train_epoch``: Adam, batch 64, reduce-on-plateau, early stopping
+on VAL loss keeping the best parameters) through the same compiled phase
+(``programs.PhaseProgram``) and epoch loop (``serjax.training.loop``), every (fold, seed) model
+at once.
 Augmented copies have no waveform stored, so they are UNUSED here: the raw model trains on the
 original files of its TRAIN actors only.
 """
@@ -17,21 +19,19 @@ original files of its TRAIN actors only.
 from __future__ import annotations
 
 import copy
-import functools
 import time
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import tqdm
 
 from serjax.corpora import sources
 from serjax.features import audio
 from serjax.models import networks, pooling
-from serjax.training import grid_data, model_step
-from serjax.training.grid_data import TEST, TRAIN, UNUSED, VAL
+from serjax.splits.roles import TRAIN, UNUSED
+from serjax.training import curves, loop, model_step, programs, sharding, train
+from serjax.training import runtime as runtime_lib
 
 PHASE = "raw_waveform"
 
@@ -89,48 +89,34 @@ def load_waveforms(config, feature_set, rows: np.ndarray, progress: bool) -> np.
     return out
 
 
-def _spec(net: RawWaveformNet, train_config) -> model_step.PhaseSpec:
-    def apply_fn(params, x, train, key):
-        return net.apply(params, x, train=train, rngs={"dropout": key} if train else None)
-    return model_step.PhaseSpec(
-        PHASE, apply_fn, learning_rate=float(train_config.learning_rate),
-        plateau_factor=float(train_config.plateau_factor),
-        plateau_patience=int(train_config.plateau_patience), min_lr=float(train_config.min_lr),
-        early_stop_patience=int(train_config.early_stop_patience),
-        unroll=int(train_config.scan_unroll), eval_chunk=int(train_config.eval_batch_size))
+def _program(frame: int, channels: tuple, num_classes: int, train_config, runtime, mesh):
+    """The ``PhaseProgram`` of one network and recipe, built once per process (by
+    ``programs.cached``, as SER-FusionNet's are)."""
+    recipe = programs.recipe(train_config, runtime, num_classes)
+    group = runtime_lib.models_per_group(runtime.models_per_group,
+                                         mesh.devices.flat[0].platform)
 
+    def build():
+        net = RawWaveformNet(frame, channels, num_classes)
 
-TRAIN_FIELDS = ("learning_rate", "plateau_factor", "plateau_patience", "min_lr",
-                "early_stop_patience", "scan_unroll", "eval_batch_size")
-
-
-def _train_key(train_config) -> tuple:
-    return tuple((k, train_config[k]) for k in TRAIN_FIELDS)
-
-
-@functools.lru_cache(maxsize=8)
-def _program(frame: int, channels: tuple, num_classes: int, length: int, train_key: tuple):
-    """Jitted (init, vmapped epoch, vmapped predict) for one network and recipe, built once
-    per process so repeated grids of the same shape do not retrace."""
-    net = RawWaveformNet(frame, channels, num_classes)
-    spec = _spec(net, ml_collections.ConfigDict(dict(train_key)))
-
-    @jax.jit
-    def init(keys):
-        params = jax.vmap(lambda k: net.init({"params": jax.random.fold_in(k, 1)},
-                                             jnp.zeros((1, length)), train=False))(keys)
-        return jax.vmap(functools.partial(model_step.init_phase_state, spec))(params)
-
-    epoch_fn = jax.jit(jax.vmap(functools.partial(model_step.train_epoch, spec),
-                                in_axes=(0, 0, None, None, 0, 0, 0, None)), donate_argnums=0)
-    predict = jax.jit(jax.vmap(functools.partial(model_step.predict_logits, spec),
-                               in_axes=(0, 0, None, 0)))
-    return init, epoch_fn, predict
+        def apply_fn(params, x, train, key):
+            return net.apply(params, x, train=train, rngs={"dropout": key} if train else None)
+        spec = model_step.PhaseSpec(PHASE, apply_fn, **recipe)
+        # seeds → parameters and dropout keys as SER-FusionNet's extractor (streams 1 and 2)
+        return programs.PhaseProgram(net, spec, mesh, group=group,
+                                     opt_level=int(runtime.xla_opt_level), inputs_axis=None,
+                                     init_stream=1, key_stream=2, num_classes=num_classes)
+    key = (PHASE, frame, channels, num_classes, repr(sorted(recipe.items())), group,
+           int(runtime.xla_opt_level), tuple(d.id for d in mesh.devices.flat))
+    return programs.cached(key, build)
 
 
 def train_models(waves: np.ndarray, labels: np.ndarray, roles: np.ndarray, seeds, baseline,
-                 train_config, num_classes: int, progress: bool = True):
-    """Trains one RawWaveformNet per row of ``roles [M, N]`` over ``waves [N, L]``.
+                 train_config, num_classes: int, progress: bool = True, *, runtime=None,
+                 workdir=None, tags=None):
+    """Trains one RawWaveformNet per row of ``roles [M, N]`` over ``waves [N, L]``, every model
+    at once through the shared epoch loop (``serjax.training.loop``), as SER-FusionNet's
+    extractor trains; with ``workdir`` its curves go to ``<workdir>/tensorboard/<tag>/``.
 
     Returns ``(test predictions per model, timing, curves {PHASE: {name: [epochs, M]}})``.
     """
@@ -138,53 +124,62 @@ def train_models(waves: np.ndarray, labels: np.ndarray, roles: np.ndarray, seeds
     if empty.size:
         raise ValueError(f"raw waveform: models {empty.tolist()} have no TRAIN rows; check the "
                          "folds (augmented rows are not used by this model)")
-    length = waves.shape[1]
-    fns = _program(int(baseline.raw_frame), tuple(baseline.raw_channels), num_classes, length,
-                   _train_key(train_config))
-    seeds = np.asarray(seeds, np.int64)
-    m = len(seeds)
-    chunk, batch = int(train_config.eval_batch_size), int(train_config.batch_size)
-    train_rows = grid_data.role_rows(roles, TRAIN)
-    val_rows = jnp.asarray(grid_data.role_rows(roles, VAL, chunk))
-    test_rows = grid_data.role_rows(roles, TEST, chunk)
-    steps = grid_data.steps_per_epoch(roles, batch)
-    x, y = jnp.asarray(waves), jnp.asarray(labels, jnp.int32)
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds))
-    scaler = model_step.Scaler(jnp.zeros((m, length)), jnp.ones((m, length)))  # unit RMS already
-    init, epoch_fn, predict = fns
-    start = time.perf_counter()
-    state = init(keys)
-    dropout_keys = jax.vmap(lambda k: jax.random.fold_in(k, 2))(keys)
-    epochs = int(train_config.epochs)
-    curves = np.full((epochs, m, len(model_step.CURVE_NAMES)), np.nan, np.float32)
-    for epoch in tqdm.trange(epochs, disable=not progress, desc=f"raw waveform × {m}"):
-        if bool(np.all(np.asarray(state.stopped))):
-            break
-        batches = grid_data.epoch_batches(train_rows, seeds, 0, epoch, batch, steps)
-        state, out = epoch_fn(state, scaler, x, y, jnp.asarray(batches), val_rows,
-                              dropout_keys, np.int32(epoch))
-        curves[epoch] = np.asarray(out)
-        if not np.isfinite(curves[epoch, :, 0]).all():
-            raise FloatingPointError(f"raw waveform: non-finite training loss at epoch {epoch}; "
-                                     "lower train.learning_rate")
-    logits = np.asarray(predict(state.best_params, scaler, x, jnp.asarray(test_rows)))
-    preds = [logits[i][test_rows[i] >= 0].argmax(-1) for i in range(m)]
-    timing = {"compile_s": 0.0, "train_s": time.perf_counter() - start}
-    named = {name: curves[:, :, j] for j, name in enumerate(model_step.CURVE_NAMES)}
+    compile_start = programs.compile_seconds()
+    runtime = runtime_lib.runtime_or_default(runtime)
+    runtime_lib.check_runtime_config(runtime)
+    mesh = sharding.model_mesh()
+    program = _program(int(baseline.raw_frame), tuple(baseline.raw_channels), num_classes,
+                       train_config, runtime, mesh)
+    m, length = len(seeds), waves.shape[1]
+    epochs, batch = int(train_config.epochs), int(train_config.batch_size)
+    padded = sharding.padded_model_count(m, mesh, program.group)
+    rows = loop.model_rows(roles, seeds, padded, batch, int(runtime.eval_batch_size))
+    put_m = lambda a: sharding.put_per_model(a, mesh)
+    x = sharding.put_replicated(np.asarray(waves, np.float32), mesh)
+    y = sharding.put_replicated(np.asarray(labels, np.int32), mesh)
+    seeds_d = put_m(np.asarray(rows.seeds, np.int32))
+    val_d, test_d = put_m(rows.val), put_m(rows.test)
+    scaler = put_m(model_step.Scaler(np.zeros((padded, length), np.float32),  # unit RMS already
+                                     np.ones((padded, length), np.float32)))
+
+    def raw_epoch(state, batches, epoch):
+        return program.epoch(state["raw"], scaler, x, y, put_m(batches), val_d, seeds_d,
+                             np.int32(epoch))
+
+    phase = loop.Phase(PHASE, "raw", raw_epoch)
+    state = {"raw": program.init(seeds_d, x), "curves": loop.empty_curves([phase], epochs, padded)}
+    writer = curves.writer_for(workdir, tags, m)
+    compile_before, start = programs.compile_seconds(), time.perf_counter()
+    try:
+        loop.run_epochs([phase], state, rows, epochs=epochs, batch_size=batch, writer=writer,
+                        progress=progress, desc=f"raw waveform × {m}")
+    finally:
+        if writer is not None:
+            writer.close()
+    logits, _ = program.test(state["raw"].best_params, scaler, x, y, test_d)
+    _, _, preds = train.per_model_predictions(logits, rows.test, m)
+    timing = {"compile_s": programs.compile_seconds() - compile_start,
+              "train_s": time.perf_counter() - start - (programs.compile_seconds()
+                                                        - compile_before)}
+    named = {name: curve[:, :m] for name, curve in zip(model_step.CURVE_NAMES,
+                                                       state["curves"][PHASE])}
     return preds, timing, {PHASE: named}
 
 
-def train_and_predict(config, feature_set, grid, progress: bool = True):
+def train_and_predict(config, feature_set, grid, progress: bool = True, workdir=None):
     """The raw-waveform baseline over ``grid`` (``splits.grid_inputs.GridInputs``): returns
     ``(predictions per model, timing, curves, roles)`` where ``roles`` is the grid's role
-    matrix with augmented rows UNUSED (they have no waveform)."""
+    matrix with augmented rows UNUSED (they have no waveform). ``workdir``: where its
+    TensorBoard curves go (one folder per fold and seed)."""
     augmented = np.asarray(feature_set.augmented, bool)
     roles = np.where(augmented[None, :], UNUSED, grid.roles).astype(np.int8)
     used = np.flatnonzero((roles != UNUSED).any(0))
     waves = load_waveforms(config, feature_set, used, progress)
     seeds = [s.seed for s in grid.splits]
+    tags = [f"fold{s.fold}_seed{s.seed}" for s in grid.splits]
     preds, timing, curves = train_models(waves, grid.data["label"][used], roles[:, used], seeds,
                                          config.baseline, config.train, len(grid.labels),
-                                         progress)
+                                         progress, runtime=config.get("runtime"),
+                                         workdir=workdir, tags=tags)
     return preds, timing, curves, roles
 

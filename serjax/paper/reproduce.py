@@ -16,7 +16,6 @@ tables go to ``W/tables.md`` (and ``--docs``), next to a per-fold accuracy plot 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -29,14 +28,17 @@ import jax
 
 from serjax import config as config_lib
 from serjax import experiment
-from serjax.corpora import dataset, naming
+from serjax.corpora import audio_file, dataset, naming
 from serjax.paper import baselines
 from serjax.paper import tables as paper
 
-QUICK = {"train.epochs": 2, "train.xla_opt_level": 0, "seeds": 1}
+QUICK = {"train.epochs": 2, "runtime.xla_opt_level": 0, "seeds": 1}
 QUICK_BASELINE = {"baseline.n_estimators": 20, "baseline.raw_seconds": 1.0}
 QUICK_SCALE = 0.01  # the synthetic corpus --quick uses when no --data-root is given
 PAPER_CONFIGS = config_lib.configs_dir() / "paper"
+#: ``--docs`` rewrites its page up to this line; what follows (results run by hand, e.g. the
+#: openSMILE / linear-SVM rows of docs/results.md) is kept as it is.
+KEEP_MARKER = "<!-- hand-written below: kept by serjax reproduce --docs -->"
 
 
 class ReproduceError(ValueError):
@@ -59,7 +61,7 @@ def config_path(cell: str) -> Path:
 
 
 def available_corpora(data_root: Path | None) -> tuple[str, ...]:
-    """Corpora with a folder holding at least one .wav under ``data_root`` (all four for a
+    """Corpora with a folder holding at least one audio file under ``data_root`` (all four for a
     synthetic corpus, ``data_root`` None)."""
 
     if data_root is None:
@@ -76,9 +78,10 @@ def available_corpora(data_root: Path | None) -> tuple[str, ...]:
 
 
 def _has_wav(folder: Path) -> bool:
-    """Any .wav below ``folder``, following symlinked folders as the builders do."""
+    """Any audio file (``audio_file.AUDIO_SUFFIXES``) below ``folder``, following symlinked
+    folders as the builders do."""
     for _, _, names in os.walk(folder, followlinks=True):
-        if any(n.lower().endswith(".wav") for n in names):
+        if any(audio_file.audio_suffix(n) for n in names):
             return True
     return False
 
@@ -159,6 +162,13 @@ def write_figures(workdir: Path, cells, status: dict) -> None:
 
 
 PLOTS = ("fold_accuracy", "confusion", "learning_curves")
+
+
+def kept_tail(page: Path) -> str:
+    """The part of ``page`` from ``KEEP_MARKER`` on ("" if the page or the marker is absent)."""
+    text = page.read_text() if page.is_file() else ""
+    at = text.find(KEEP_MARKER)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def figure_links(workdir: Path, cells, status: dict, page: Path, copy_to: Path | None,
@@ -279,7 +289,8 @@ def reproduce(*, workdir, data_root=None, tables=paper.TABLE_NAMES, seeds=None,
         docs.parent.mkdir(parents=True, exist_ok=True)
         figures = figure_links(workdir, cells, status, docs,  # small plots only in docs/
                                docs.parent / "figures" / docs.stem, ("fold_accuracy",))
-        docs.write_text(paper.tables_markdown(tables, workdir, status, head, figures))
+        docs.write_text(paper.tables_markdown(tables, workdir, status, head, figures)
+                        + kept_tail(docs))
     if progress:
         print(f"tables: {page}" + (f" and {docs}" if docs else ""))
     failed = {c: s for c, s in status.items() if s.startswith("failed")}
@@ -287,39 +298,3 @@ def reproduce(*, workdir, data_root=None, tables=paper.TABLE_NAMES, seeds=None,
         raise ReproduceError("cells failed (tables written without them): " + "; ".join(
             f"{c}: {s}" for c, s in failed.items()))
     return status
-
-
-def _cmd_reproduce(args: argparse.Namespace) -> None:
-    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
-    reproduce(workdir=args.workdir, data_root=args.data_root, tables=tables, seeds=args.seeds,
-              from_workdirs=args.from_workdirs, quick=args.quick,
-              synthetic_scale=args.synthetic_scale, overrides=args.set or (),
-              skip=[c.strip() for c in args.skip.split(",") if c.strip()], docs=args.docs,
-              command="serjax " + " ".join(sys.argv[1:]) if sys.argv[1:] else "serjax reproduce")
-
-
-def add_cli(subparsers) -> None:
-    """Registers ``serjax reproduce`` (see the module docstring)."""
-    p = subparsers.add_parser("reproduce", help="run and tabulate the paper's tables "
-                                                "(resumable; one workdir per cell)")
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="folder with ravdess/ crema_d/ savee/ tess/ (missing corpora: their "
-                        "cells are reported as not run)")
-    p.add_argument("--synthetic-scale", type=float, default=None,
-                   help="use a synthetic corpus of this scale instead of --data-root")
-    p.add_argument("--workdir", type=Path, required=True, help="one subfolder per cell")
-    p.add_argument("--tables", default=",".join(paper.TABLE_NAMES),
-                   help=f"comma-separated subset of {','.join(paper.TABLE_NAMES)}")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per split (default: config)")
-    p.add_argument("--from-workdirs", action="store_true",
-                   help="only regenerate the tables from finished workdirs; train nothing")
-    p.add_argument("--quick", action="store_true",
-                   help="2 epochs, 1 seed, fast compile; synthetic scale 0.01 without data")
-    p.add_argument("--set", action="append", metavar="FIELD=VALUE",
-                   help="config override for every cell, e.g. --set train.epochs=10")
-    p.add_argument("--skip", default="", help="comma-separated cells not to run, e.g. "
-                   "table4_raw_superset")
-    p.add_argument("--docs", type=Path, default=None,
-                   help="also write the page here (e.g. docs/results.md), figures copied "
-                        "beside it")
-    p.set_defaults(func=_cmd_reproduce)

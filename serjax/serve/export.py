@@ -40,11 +40,10 @@ import numpy as np
 from serjax.corpora import naming
 from serjax.features import spec  # noqa: PLC0415
 from serjax.models import networks as models_lib
-from serjax.serve import live, model_bundle, predict
+from serjax.serve import live, model_bundle
 from serjax.training import checkpoint
 
 FORMAT = "serjax-artifact-1"
-FUNCTIONS = ("inference", "window")
 
 
 def load_exported(directory, name: str = "inference"):
@@ -61,7 +60,7 @@ def load_exported(directory, name: str = "inference"):
 
 
 def _inference_fn(bundle):
-    forward = predict.forward_fn(bundle.models)
+    forward = checkpoint.forward_fn(bundle.models)
     params = jax.tree.map(np.asarray, bundle.models.params)
     scalers = jax.tree.map(np.asarray, bundle.models.scalers)
     return lambda acoustic, statistical, gender: forward(
@@ -176,16 +175,3 @@ def run(args) -> int:
               "(*.mlir) was written; `pip install flatbuffers` and export again for the "
               "*.stablehlo files that load_exported runs", file=sys.stderr)
     return 0
-
-
-def add_cli(subparsers) -> None:
-    """Registers ``serjax export`` (``func`` returns the exit code)."""
-    p = subparsers.add_parser("export", help="write a self-contained inference artifact")
-    p.add_argument("--workdir", type=pathlib.Path, required=True, help="a `serjax cv` workdir")
-    p.add_argument("--out", type=pathlib.Path, required=True, help="artifact directory")
-    p.add_argument("--models", default="all", help="all, best, or a fold number")
-    p.add_argument("--window", type=float, default=2.5,
-                   help="window length (s) of the exported window function")
-    p.add_argument("--platforms", default="cpu",
-                   help="comma-separated jax.export platforms, e.g. cpu,cuda")
-    p.set_defaults(func=run)

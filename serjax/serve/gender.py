@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from serjax.corpora import discover, naming
+from serjax.corpora import audio_file, discover, naming
 from serjax.features import (
     audio,
     spec,  # noqa: PLC0415
@@ -107,7 +107,7 @@ def evaluate(corpus: str, folder, method: str = "pyin", threshold_hz: float = TH
     found = discover.discover(corpus, folder)
     truth, guess, errors, f0 = [], [], [], []
     for item in found.files:
-        samples, rate = discover.read_wav(item.abspath)
+        samples, rate = audio_file.read_int16(item.abspath)
         wave = audio.prepare(samples, rate, config.audio, name=item.path)
         est = estimate_gender(wave, config.audio.sample_rate, method, threshold_hz)
         truth.append(item.info.gender)

@@ -25,6 +25,16 @@ import numpy as np
 from serjax.corpora import naming
 
 BAR_WIDTH = 6
+#: ``serjax stream``: seconds of audio per classified window, and between two windows.
+WINDOW_S = 2.5
+HOP_S = 0.5
+#: ``serjax stream --features``: per-window features jitted with the model, or librosa's.
+FEATURE_PATHS = ("jax", "librosa")
+#: ``serjax predict --speaker``. Speaker normalisation needs MIN_SPEAKER_FILES usable files of
+#: a speaker: fewer give statistics too noisy to stand in for the speaker's (training used
+#: every utterance of an actor).
+SPEAKER_CHOICES = ("name", "one")
+MIN_SPEAKER_FILES = 8
 _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 

@@ -1,7 +1,7 @@
 """Live emotion recognition over a stream: ``serjax stream --workdir W [--input mic|FILE]``.
 
 Audio arrives in chunks at ``audio.sample_rate`` (the microphone is opened at that rate; a file
-is read once with ``discover.read_wav`` and resampled once with the config's resampler, then
+is read once with ``audio_file.read_int16`` and resampled once with the config's resampler, then
 fed in chunks of ``--hop`` seconds, paced in real time unless ``--no-realtime``). A ring buffer
 keeps the last ``--window`` seconds; every ``--hop`` seconds the window is classified:
 
@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 import jax
 import numpy as np
 
-from serjax.corpora import discover
+from serjax.corpora import audio_file
 from serjax.features import (
     audio,
     jax_features,  # noqa: PLC0415
@@ -51,14 +51,19 @@ from serjax.features import (
 from serjax.models import networks
 from serjax.serve import gender as gender_lib
 from serjax.serve import model_bundle, predict
-from serjax.serve.inference_io import MicUnavailable, open_mic, render_bars
+from serjax.serve.inference_io import (
+    FEATURE_PATHS,
+    HOP_S,
+    WINDOW_S,
+    MicUnavailable,
+    open_mic,
+    render_bars,
+)
+from serjax.training import checkpoint
 
 GATE_DBFS = -60.0
 EMA_ALPHA = 0.5
-WINDOW_S = 2.5
-HOP_S = 0.5
 GENDER_MEMORY_S = 10.0
-FEATURE_PATHS = ("jax", "librosa")
 
 
 def switch_windows(window_s: float = WINDOW_S, hop_s: float = HOP_S) -> int:
@@ -146,7 +151,7 @@ class WindowClassifier:
         self._window_probs = jax.jit(self._window_fn()) if features == "jax" else None
 
     def _window_fn(self):
-        forward = predict.forward_fn(self.bundle.models)
+        forward = checkpoint.forward_fn(self.bundle.models)
         features = traceable_features(self.config)
 
         def window_probs(params, scalers, wave, length, gender):
@@ -192,7 +197,7 @@ def file_chunks(path, sr: int, res_type: str, hop_samples: int,
                 realtime: bool) -> Iterator[np.ndarray]:
     """A WAV file as float32 chunks of ``hop_samples`` at ``sr`` (resampled once), paced in
     real time when ``realtime``."""
-    samples, rate = discover.read_wav(path)
+    samples, rate = audio_file.read_int16(path)
     wave = audio.resample(audio.to_float32(samples), rate, sr, res_type)
     start = time.perf_counter()
     for i, pos in enumerate(range(0, wave.size, hop_samples)):
@@ -263,7 +268,7 @@ def run(args) -> int:
             print(f"serjax stream: {err}", file=sys.stderr)
             return 2
     else:
-        discover.read_wav(args.input)  # a bad file fails here, with its name, not mid-stream
+        audio_file.read_int16(args.input)  # a bad file fails here, with its name, not mid-stream
         chunks = file_chunks(args.input, sr, res_type, hop_n, realtime=not args.no_realtime)
     bundle = model_bundle.load_bundle(args.workdir, args.models)
     emit: Callable[[dict], None] = (
@@ -281,21 +286,3 @@ def run(args) -> int:
     if not args.jsonl:
         print()
     return 0
-
-
-def add_cli(subparsers) -> None:
-    """Registers ``serjax stream`` (``func`` returns the exit code)."""
-    p = subparsers.add_parser("stream", help="live emotion bars from a microphone or a file")
-    p.add_argument("--workdir", required=True,
-                   help="a `serjax cv` workdir or a `serjax export` artifact directory")
-    p.add_argument("--input", default="mic", help="mic (needs sounddevice) or a .wav file")
-    p.add_argument("--window", type=float, default=WINDOW_S, help="window length, seconds")
-    p.add_argument("--hop", type=float, default=HOP_S, help="seconds between windows")
-    p.add_argument("--no-realtime", action="store_true",
-                   help="feed a file as fast as possible instead of in real time")
-    p.add_argument("--jsonl", action="store_true", help="one JSON object per window")
-    p.add_argument("--gender", default="auto", choices=gender_lib.GENDER_CHOICES)
-    p.add_argument("--models", default="all", help="all, best, or a fold number")
-    p.add_argument("--features", default="jax", choices=FEATURE_PATHS,
-                   help="per-window feature path (jax: jitted with the model, faster)")
-    p.set_defaults(func=run)

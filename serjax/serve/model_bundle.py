@@ -84,6 +84,19 @@ def read_config(directory: pathlib.Path) -> ml_collections.ConfigDict:
     return config
 
 
+def nest_frames_fields(model_config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A saved model config with the frame-level extractor's fields where they live now: models
+    saved before ``model.frames_*`` moved to ``model.frames_cnn.*`` (serjax.config.MOVED) still
+    load. A config without the old fields is returned as it is."""
+    old = [k for k in model_config.keys() if k.startswith("frames_") and k != "frames_cnn"]
+    if not old:
+        return model_config
+    upgraded = ml_collections.ConfigDict({k: v for k, v in model_config.items() if k not in old})
+    upgraded.frames_cnn = ml_collections.ConfigDict(
+        {k.removeprefix("frames_"): model_config[k] for k in old})
+    return upgraded
+
+
 def model_table(directory: pathlib.Path, config, num_models: int, seeds) -> tuple[list, list]:
     """(folds [M], seeds [M]) of the saved models: from ``artifact.json`` when present, else
     fold-major order with ``config.seeds`` models per split."""
@@ -155,12 +168,12 @@ def load_bundle(path, models: str = "all") -> Bundle:
     if not (directory / checkpoint.MODELS_DIR / "models.json").is_file():
         raise FileNotFoundError(f"{directory / checkpoint.MODELS_DIR} has no trained models "
                                 "(models.json); finish `serjax cv` first")
-    kind = config.get("model", {}).get("kind", "fusionnet")
-    wanted = "frames" if models_lib.reads_frames(config.get("model", {})) else "summary"
-    if config.features.get("acoustic", "summary") != wanted:
-        raise ValueError(f"{directory}: features.acoustic={config.features.acoustic!r} does "
-                         f"not suit model.kind={kind!r}, which reads {wanted!r} features")
+    try:
+        models_lib.check_features_suit_model(config.get("model", {}), config.features)
+    except ValueError as err:
+        raise ValueError(f"{directory}/config.json: {err}") from None
     saved = checkpoint.load_models(directory)
+    saved = saved._replace(config=nest_frames_fields(saved.config))
     meta = json.loads((directory / checkpoint.MODELS_DIR / "models.json").read_text())
     num = int(jax.tree.leaves(saved.params)[0].shape[0])
     folds, seeds = model_table(directory, config, num, meta.get("seeds"))

@@ -1,18 +1,21 @@
 """Inference on audio files: ``serjax predict --workdir W PATH...``.
 
-The models come from ``serjax.serve.model_bundle.load_bundle`` (a workdir or an artifact, and which
-of its models vote: ``--models all | best | FOLD``). Each file goes through exactly the training-time code: ``discover.read_wav`` (stereo is
-downmixed), ``audio.prepare`` (resample to ``audio.sample_rate`` with ``audio.res_type``, the
-fixed window if the config has one, trim with ``audio.trim_top_db``), and
+The models come from ``serjax.serve.model_bundle.load_bundle`` (a workdir or an artifact, and
+which of its models vote: ``--models all | best | FOLD``). Each file goes through exactly the
+training-time code: ``audio_file.read_int16`` (any encoding; stereo is downmixed),
+``audio.prepare`` (resample to ``audio.sample_rate`` with ``audio.res_type``, the fixed window
+if the config has one, trim with ``audio.trim_top_db``), and
 ``features.extract.librosa_features`` / ``jax_features`` (the config's backend, resolved as
 precompute resolves it) followed by the frame mean, plus the gender bit (``--gender``, or
-``auto``: ``serjax.serve.gender``). Files with less than ``MIN_SPEECH_S`` of sound after trimming are
-skipped with the reason. Models trained with ``train.speaker_norm`` need each speaker's
-features standardised by that speaker's own statistics, as in training: ``--speaker name``
-(the speaker read from RAVDESS / CREMA-D / SAVEE / TESS file names) or ``--speaker one`` (every
-input is one speaker) groups the files, and each group of at least ``MIN_SPEAKER_FILES`` is
-standardised with ``grid_data.speaker_normalize``. ``Classifier`` is the jitted forward pass: extractor -> fusion -> MLP
-for every selected model (vmapped), probabilities averaged over models.
+``auto``: ``serjax.serve.gender``). Files with less than ``MIN_SPEECH_S`` of sound after
+trimming are skipped with the reason. Models trained with ``train.speaker_norm`` need each
+speaker's features standardised by that speaker's own statistics, as in training: ``--speaker
+name`` (the speaker read from RAVDESS / CREMA-D / SAVEE / TESS file names) or ``--speaker one``
+(every input is one speaker) groups the files, and each group of at least
+``MIN_SPEAKER_FILES`` is standardised with ``grid_data.speaker_normalize``. ``Classifier`` is
+the jitted forward pass (``checkpoint.forward_fn``: extractor -> fusion -> MLP for every
+selected model, vmapped), probabilities averaged over models. The command's arguments live in
+``serjax.serve.commands``.
 """
 
 from __future__ import annotations
@@ -25,23 +28,19 @@ from typing import Any
 import jax
 import numpy as np
 
-from serjax.corpora import discover, naming
+from serjax.corpora import audio_file, naming
 from serjax.features import acoustic, audio, extract, spec  # noqa: PLC0415
-from serjax.models import networks as models_lib
 from serjax.serve import gender as gender_lib
 from serjax.serve import inference_io
+from serjax.serve.inference_io import MIN_SPEAKER_FILES, SPEAKER_CHOICES
 from serjax.serve.model_bundle import Bundle, load_bundle
-from serjax.training import grid_data, model_step, programs
+from serjax.training import checkpoint, grid_data
 
 #: Shorter sound (after trimming) is skipped: the models saw 1.5-4 s utterances.
 MIN_SPEECH_S = 0.25
 #: Below this native rate the audio lacks the upper band the models were trained on.
 LOW_RATE_WARNING_HZ = 16_000
 PREDICT_BATCH = 64
-#: Speaker normalisation needs this many usable files of a speaker: fewer give statistics
-#: too noisy to stand in for the speaker's (training used every utterance of an actor).
-MIN_SPEAKER_FILES = 8
-SPEAKER_CHOICES = ("name", "one")
 SPEAKER_NORM_NEEDS = (
     "these models were trained with train.speaker_norm=True: each speaker's features are "
     "standardised by that speaker's own statistics. Pass --speaker name (the speaker read from "
@@ -52,14 +51,15 @@ SPEAKER_NORM_NEEDS = (
 # ------------------------------------------------------------------------ the forward pass
 
 class Classifier:
-    """Jitted ensemble forward pass; compiled once per batch size and reused.
+    """Jitted ensemble forward pass (``checkpoint.forward_fn``); compiled once per batch size
+    and reused.
 
     ``probs(acoustic [N, F], statistical [N, S], gender [N]) -> float32 [N, C]`` (mean over
     models); ``per_model(...) -> [M, N, C]``."""
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
-        self._forward = jax.jit(forward_fn(bundle.models))
+        self._forward = jax.jit(checkpoint.forward_fn(bundle.models))
         self._params = jax.device_put(bundle.models.params)
         self._scalers = jax.device_put(bundle.models.scalers)
 
@@ -77,28 +77,6 @@ class Classifier:
 
     def probs(self, acoustic, statistical, gender) -> np.ndarray:
         return self.per_model(acoustic, statistical, gender).mean(axis=0)
-
-
-def forward_fn(models):
-    """(params, scalers, acoustic [N, F], statistical [N, S], gender [N]) -> probs [M, N, C],
-    the same modules, scalers and fusion as ``checkpoint.predict_proba``."""
-    num_classes = len(models.labels)
-    extractor = models_lib.extractor_module(models.config, num_classes)
-    classifier = models_lib.MLPClassifier(models.config, num_classes)
-    fusion = models.config.fusion
-
-    def one(params, s_acoustic, s_fused, acoustic, statistical, gender):
-        deep = extractor.apply(params["extractor"], model_step.standardize(acoustic, s_acoustic),
-                               train=False)[1]
-        fused = programs.fuse(deep, statistical, gender, fusion)
-        logits = classifier.apply(params["classifier"], model_step.standardize(fused, s_fused),
-                                  train=False)
-        return jax.nn.softmax(logits, -1)
-
-    def forward(params, scalers, acoustic, statistical, gender):
-        return jax.vmap(one, in_axes=(0, 0, 0, None, None, None))(
-            params, scalers["acoustic"], scalers["fused"], acoustic, statistical, gender)
-    return forward
 
 
 # ------------------------------------------------------------------------ features of files
@@ -120,29 +98,32 @@ class FileResult:
 
 
 def find_wavs(paths) -> list[pathlib.Path]:
-    """Files and folders (searched recursively for ``*.wav``, any case) -> sorted file list."""
+    """Files and folders (searched recursively for audio files: ``audio_file.AUDIO_SUFFIXES``,
+    any case) -> sorted file list."""
     found: list[pathlib.Path] = []
     for raw in paths:
         path = pathlib.Path(raw).expanduser()
         if path.is_dir():
             inside = sorted(p for p in path.rglob("*") if p.is_file()
-                            and p.suffix.lower() == ".wav" and not p.name.startswith("._"))
+                            and audio_file.audio_suffix(p.name))
             if not inside:
-                raise ValueError(f"{path}: no .wav files in this folder (searched recursively)")
+                raise ValueError(f"{path}: no .wav files in this folder, nor .flac, .ogg, .opus "
+                                 "or .mp3 (searched recursively)")
             found += inside
         elif path.is_file():
             found.append(path)
         else:
-            raise FileNotFoundError(f"{path} does not exist; pass .wav files or folders")
+            raise FileNotFoundError(f"{path} does not exist; pass .wav files (or .flac, .ogg, "
+                                    ".opus, .mp3) or folders")
     if not found:
-        raise ValueError("no input files: pass one or more .wav files or folders")
+        raise ValueError("no input files: pass one or more audio files or folders")
     return found
 
 
 def prepare_file(path: pathlib.Path, config) -> tuple[np.ndarray, str]:
     """A WAV file -> (prepared float32 waveform at ``audio.sample_rate``, warning text), with
     the training-time ``audio.prepare``; raises ``ValueError`` naming the file and the fix."""
-    samples, rate = discover.read_wav(path)
+    samples, rate = audio_file.read_int16(path)
     warning = ""
     if rate < LOW_RATE_WARNING_HZ:
         warning = (f"{rate} Hz audio has no content above {rate // 2} Hz; the models were "
@@ -283,7 +264,7 @@ def classify(classifier: Classifier, results: list[FileResult]) -> None:
 def predict_files(bundle: Bundle, paths, gender: str = "auto", progress: bool = False,
                   classifier: Classifier | None = None,
                   speaker: str | None = None) -> list[FileResult]:
-    """Files/folders -> one FileResult per .wav found (bad files carry ``error``). ``speaker``
+    """Files/folders -> one FileResult per audio file found (bad files carry ``error``). ``speaker``
     (``'name'`` | ``'one'``) groups the files by speaker for models trained with
     ``train.speaker_norm`` (required for them, ignored otherwise)."""
     fixed = gender_lib.parse_gender(gender)
@@ -323,26 +304,3 @@ def run(args) -> int:
         print("serjax predict: no file could be classified (reasons above)", file=sys.stderr)
         return 1
     return 0
-
-
-def add_cli(subparsers) -> None:
-    """Registers ``serjax predict`` (``func`` returns the exit code)."""
-    p = subparsers.add_parser("predict", help="classify .wav files with a trained workdir")
-    p.add_argument("paths", nargs="+", type=pathlib.Path, metavar="PATH",
-                   help=".wav files or folders (searched recursively)")
-    p.add_argument("--workdir", type=pathlib.Path, required=True,
-                   help="a `serjax cv` workdir or a `serjax export` artifact directory")
-    p.add_argument("--gender", default="auto", choices=gender_lib.GENDER_CHOICES,
-                   help="speaker gender for the fused classifier; auto: from median F0 "
-                        f"(>= {gender_lib.THRESHOLD_HZ:g} Hz female)")
-    p.add_argument("--speaker", choices=SPEAKER_CHOICES,
-                   help="for models trained with train.speaker_norm: group the files by the "
-                        "speaker in their corpus file names (name) or as one speaker (one); "
-                        f"each speaker needs >= {MIN_SPEAKER_FILES} files")
-    p.add_argument("--models", default="all",
-                   help="all (ensemble of every fold x seed), best, or a fold number")
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--csv", type=pathlib.Path, help="also write the results as CSV")
-    out.add_argument("--json", type=pathlib.Path, help="also write the results as JSON")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.set_defaults(func=run)

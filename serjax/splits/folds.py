@@ -14,6 +14,13 @@ Everything here is a pure function of actor ids (``ravdess/01``, ``crema_d/1001`
   and cross-corpus (every actor of ``test_corpora`` tests).
 
 Each (fold, seed) model gets validation actors drawn from its own training actors only.
+
+Any corpus (a manifest's): pass ``speakers``, the data's ``{actor id: gender}`` (``MALE``,
+``FEMALE`` or ``UNKNOWN_GENDER``), to ``actor_folds``, ``cv_splits``, ``holdout_split`` and
+``validation_actors``. Actor ids it names are then valid whatever their corpus (others must
+still be Kaggle ids, so a typo is caught), genders come from it, and balancing by gender
+applies to the speakers whose gender is known (the unknown ones form their own group).
+
 Splits become a role matrix in ``serjax.splits.roles`` (re-exported here). Model order is fold-major:
 model ``m = fold * len(seeds) + seed_index``.
 """
@@ -23,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from serjax.corpora import naming
+from serjax.corpora.manifest import UNKNOWN_GENDER
 from serjax.splits.roles import (
     LEAKY_PROTOCOL,
     ROLE_NAMES,
@@ -51,6 +59,7 @@ PAPER_HOLDOUT_TEST_ACTORS = ("ravdess/01", "ravdess/02", "ravdess/03", "ravdess/
 STRATIFY = ("corpus_gender", "gender", "corpus", "none")
 RANDOM_FRACTIONS = (0.8, 0.1, 0.1)
 
+
 Folds = tuple[tuple[str, ...], ...]
 
 
@@ -63,13 +72,39 @@ def actor_sort_key(actor: str) -> tuple[int, str]:
     return naming.CORPORA.index(corpus), local
 
 
-def _actor_set(actors, what: str = "actors") -> tuple[str, ...]:
+def corpus_rank(corpus: str) -> tuple:
+    """Kaggle corpora in ``naming.CORPORA`` order, then any other corpus by name."""
+    if corpus in naming.CORPORA:
+        return (naming.CORPORA.index(corpus),)
+    return len(naming.CORPORA), corpus
+
+
+def speaker_sort_key(actor: str) -> tuple:
+    """``actor_sort_key`` for actor ids of any corpus (``corpus/speaker``)."""
+    corpus, _, local = actor.partition("/")
+    return (*corpus_rank(corpus), local)
+
+
+def _actor_set(actors, what: str = "actors", speakers=None) -> tuple[str, ...]:
     if isinstance(actors, str):
         raise TypeError(f"{what} must be a sequence of actor ids, got the string {actors!r}")
-    out = sorted({str(a) for a in actors}, key=actor_sort_key)
+    if speakers is None:
+        out = sorted({str(a) for a in actors}, key=actor_sort_key)
+    else:
+        out = sorted({str(a) for a in actors}, key=speaker_sort_key)
+        for actor in out:
+            if actor not in speakers:
+                actor_sort_key(actor)   # a Kaggle id is fine; anything else is unknown
     if len(out) != len(list(actors)):
         raise ValueError(f"{what} contains duplicates")
     return tuple(out)
+
+
+def actor_gender(actor: str, speakers=None) -> int:
+    """The data's gender of an actor when ``speakers`` gives it, else the Kaggle tables'."""
+    if speakers is not None and actor in speakers:
+        return int(speakers[actor])
+    return naming.actor_gender(actor)
 
 
 def _check_seed(seed, what: str) -> int:
@@ -78,9 +113,9 @@ def _check_seed(seed, what: str) -> int:
     return int(seed)
 
 
-def _group_key(actor: str, stratify: str) -> tuple:
+def _group_key(actor: str, stratify: str, speakers=None) -> tuple:
     corpus = actor.partition("/")[0]
-    gender = naming.actor_gender(actor)
+    gender = actor_gender(actor, speakers)
     return {"corpus_gender": (corpus, gender), "gender": (gender,), "corpus": (corpus,),
             "none": ()}[stratify]
 
@@ -88,16 +123,18 @@ def _group_key(actor: str, stratify: str) -> tuple:
 def _dealing_order(keys: list[tuple]) -> list[tuple]:
     """Orders (corpus, gender) groups so that each corpus and each gender forms one cyclic run:
     female-only corpora, a mixed corpus (F then M), male-only corpora, the next mixed corpus
-    (M then F), ... Dealt round-robin, a cyclic run spreads over folds within ±1."""
+    (M then F), ... Dealt round-robin, a cyclic run spreads over folds within ±1. Speakers of
+    unknown gender come last, one group per corpus."""
     if not keys or len(keys[0]) != 2:
         return sorted(keys)
     by_corpus: dict[str, set[int]] = {}
     for corpus, gender in keys:
         by_corpus.setdefault(corpus, set()).add(gender)
-    order = sorted(by_corpus, key=naming.CORPORA.index)
-    mixed = [c for c in order if len(by_corpus[c]) == 2]
-    only_f = [(c, naming.FEMALE) for c in order if by_corpus[c] == {naming.FEMALE}]
-    only_m = [(c, naming.MALE) for c in order if by_corpus[c] == {naming.MALE}]
+    order = sorted(by_corpus, key=corpus_rank)
+    known = {c: by_corpus[c] - {UNKNOWN_GENDER} for c in order}
+    mixed = [c for c in order if len(known[c]) == 2]
+    only_f = [(c, naming.FEMALE) for c in order if known[c] == {naming.FEMALE}]
+    only_m = [(c, naming.MALE) for c in order if known[c] == {naming.MALE}]
     out = list(only_f)
     for i, corpus in enumerate(mixed):
         first, second = ((naming.FEMALE, naming.MALE) if i % 2 == 0
@@ -107,18 +144,21 @@ def _dealing_order(keys: list[tuple]) -> list[tuple]:
             out += only_m
     if not mixed:
         out += only_m
-    return out
+    return out + [(c, UNKNOWN_GENDER) for c in order if UNKNOWN_GENDER in by_corpus[c]]
 
 
-def actor_folds(actors, n_folds: int, seed: int = 0, stratify: str = "corpus_gender") -> Folds:
+def actor_folds(actors, n_folds: int, seed: int = 0, stratify: str = "corpus_gender",
+                speakers=None) -> Folds:
     """Deals ``actors`` into ``n_folds`` test folds, balanced by ``stratify``.
 
     Actors are grouped by (corpus, gender) (or by gender, corpus, or not at all), each group is
     shuffled with ``seed``, the groups are laid end to end (see ``_dealing_order``) and dealt
     round-robin, then the fold labels are permuted with ``seed``. Fold sizes differ by at most
     one, and so does each group's count across folds. Returns ``n_folds`` sorted tuples.
+    ``speakers``: the data's {actor: gender}, for actors of any corpus (module docstring).
     """
-    actors = _actor_set(actors)
+    actors = _actor_set(actors, speakers=speakers)
+    sort_key = actor_sort_key if speakers is None else speaker_sort_key
     seed = _check_seed(seed, "seed")
     if stratify not in STRATIFY:
         raise ValueError(f"unknown stratify {stratify!r}; choose one of {STRATIFY}")
@@ -130,14 +170,14 @@ def actor_folds(actors, n_folds: int, seed: int = 0, stratify: str = "corpus_gen
     rng = np.random.default_rng(seed)
     groups: dict[tuple, list[str]] = {}
     for actor in actors:
-        groups.setdefault(_group_key(actor, stratify), []).append(actor)
+        groups.setdefault(_group_key(actor, stratify, speakers), []).append(actor)
     dealt = [a for key in _dealing_order(list(groups))
              for a in rng.permutation(np.array(groups[key], dtype=object))]
     labels = rng.permutation(n_folds)
     folds = [[] for _ in range(n_folds)]
     for position, actor in enumerate(dealt):
         folds[labels[position % n_folds]].append(str(actor))
-    return tuple(tuple(sorted(f, key=actor_sort_key)) for f in folds)
+    return tuple(tuple(sorted(f, key=sort_key)) for f in folds)
 
 
 def ravdess_folds(scheme: str = "consecutive", actors=None) -> Folds:
@@ -206,11 +246,11 @@ def _allocate(n: int, capacity: list[int], proportional: bool, rng) -> list[int]
 
 
 def validation_actors(train_pool, n_val: int, *, split_seed: int, fold: int,
-                      seed: int) -> tuple[str, ...]:
+                      seed: int, speakers=None) -> tuple[str, ...]:
     """``n_val`` actors from ``train_pool`` (one model's training actors, never its test ones),
     split as evenly as possible between genders, within a gender spread over corpora in
     proportion to their actors there, chosen deterministically from (split_seed, fold, seed)."""
-    pool = _actor_set(train_pool, "train_pool")
+    pool = _actor_set(train_pool, "train_pool", speakers)
     if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or n_val < 0:
         raise ValueError(f"n_val_actors must be a non-negative int, got {n_val!r}")
     if n_val >= len(pool):
@@ -221,17 +261,18 @@ def validation_actors(train_pool, n_val: int, *, split_seed: int, fold: int,
     by_gender: dict[int, dict[str, list[str]]] = {}
     for actor in pool:
         corpus = actor.partition("/")[0]
-        by_gender.setdefault(naming.actor_gender(actor), {}).setdefault(corpus, []).append(actor)
+        by_gender.setdefault(actor_gender(actor, speakers), {}).setdefault(corpus, []).append(actor)
     genders = sorted(by_gender)
     sizes = [sum(map(len, by_gender[g].values())) for g in genders]
     chosen = []
     for gender, n_gender in zip(genders, _allocate(n_val, sizes, False, rng)):
         corpus_groups = [by_gender[gender][c] for c in sorted(by_gender[gender],
-                                                               key=naming.CORPORA.index)]
+                                                               key=corpus_rank)]
         counts = _allocate(n_gender, [len(g) for g in corpus_groups], True, rng)
         for group, k in zip(corpus_groups, counts):
             chosen += list(rng.choice(np.array(group, dtype=object), size=k, replace=False))
-    return tuple(sorted(map(str, chosen), key=actor_sort_key))
+    return tuple(sorted(map(str, chosen), key=actor_sort_key if speakers is None
+                        else speaker_sort_key))
 
 
 def _seeds(seeds) -> tuple[int, ...]:
@@ -241,38 +282,43 @@ def _seeds(seeds) -> tuple[int, ...]:
     return seeds
 
 
-def _held_out_split(actors, test, fold, seed, n_val_actors, split_seed) -> Split:
+def _held_out_split(actors, test, fold, seed, n_val_actors, split_seed, speakers=None) -> Split:
     pool = [a for a in actors if a not in set(test)]
-    val = validation_actors(pool, n_val_actors, split_seed=split_seed, fold=fold, seed=seed)
+    val = validation_actors(pool, n_val_actors, split_seed=split_seed, fold=fold, seed=seed,
+                            speakers=speakers)
     train = [a for a in pool if a not in set(val)]
     return Split(fold, seed, train, val, test)
 
 
 def cv_splits(folds: Folds, seeds=(0,), n_val_actors: int | None = None,
-              split_seed: int = 0) -> list[Split]:
+              split_seed: int = 0, speakers=None) -> list[Split]:
     """One Split per (fold, seed), fold-major: fold f's actors test, ``n_val_actors`` of the
     other folds' actors validate (default ``default_n_val_actors``), the rest train."""
-    folds = tuple(_actor_set(f, f"fold {i}") for i, f in enumerate(folds))
-    actors = _actor_set([a for f in folds for a in f], "the folds' actors (each in one fold)")
+    folds = tuple(_actor_set(f, f"fold {i}", speakers) for i, f in enumerate(folds))
+    actors = _actor_set([a for f in folds for a in f], "the folds' actors (each in one fold)",
+                        speakers)
     if len(folds) < 2 or not all(folds):
         raise ValueError(f"cross-validation needs >= 2 non-empty folds, got sizes "
                          f"{[len(f) for f in folds]}")
     n_val = default_n_val_actors(actors) if n_val_actors is None else n_val_actors
-    return [_held_out_split(actors, test, fold, seed, n_val, split_seed)
+    return [_held_out_split(actors, test, fold, seed, n_val, split_seed, speakers)
             for fold, test in enumerate(folds) for seed in _seeds(seeds)]
 
 
 def holdout_split(actors, test_actors=PAPER_HOLDOUT_TEST_ACTORS, seeds=(0,),
-                  n_val_actors: int | None = None, split_seed: int = 0) -> list[Split]:
-    """The paper's holdout (test actors 1–4, train the rest), one Split per seed, fold 0."""
-    actors = _actor_set(actors)
-    test = _actor_set(test_actors, "test_actors")
+                  n_val_actors: int | None = None, split_seed: int = 0,
+                  speakers=None) -> list[Split]:
+    """The paper's holdout (test actors 1–4, train the rest), one Split per seed, fold 0; with
+    ``speakers``, a holdout by any speaker list of any corpus."""
+    actors = _actor_set(actors, speakers=speakers)
+    test = _actor_set(test_actors, "test_actors", speakers)
     missing = sorted(set(test) - set(actors))
     if missing or not test:
         raise ValueError(f"holdout test actors {missing or '(none)'} are not in the data's "
                          f"{len(actors)} actors; set folds.test_actors to actors that exist")
     n_val = default_n_val_actors(actors) if n_val_actors is None else n_val_actors
-    return [_held_out_split(actors, test, 0, seed, n_val, split_seed) for seed in _seeds(seeds)]
+    return [_held_out_split(actors, test, 0, seed, n_val, split_seed, speakers)
+            for seed in _seeds(seeds)]
 
 
 def _round_half_up(x: float) -> int:

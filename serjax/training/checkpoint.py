@@ -25,7 +25,6 @@ import pathlib
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
@@ -53,10 +52,12 @@ class Models(NamedTuple):
 # ---------------------------------------------------------------- periodic grid checkpoints
 
 def grid_fingerprint(data: dict, roles: np.ndarray, seeds: np.ndarray, model_config,
-                     train_config, padded_models: int | None = None) -> str:
+                     train_config, padded_models: int | None = None, runtime=None) -> str:
     """Hash of everything that must match for a checkpoint to be resumed. ``padded_models``:
     the model axis after padding to the devices and model groups, which shapes the saved
-    state (a run checkpointed on 4 devices, or on a GPU, pads differently from 1 CPU)."""
+    state (a run checkpointed on 4 devices, or on a GPU, pads differently from 1 CPU).
+    ``runtime``: the choices that change the compiled program and so the rounding (all but
+    ``checkpoint_every``, which a resumed run may change)."""
     h = hashlib.sha256()
     if padded_models is not None:
         h.update(f"padded models {padded_models}".encode())
@@ -67,6 +68,9 @@ def grid_fingerprint(data: dict, roles: np.ndarray, seeds: np.ndarray, model_con
     _hash_rows(h, seeds)
     h.update(model_config.to_json(sort_keys=True).encode())
     h.update(train_config.to_json(sort_keys=True).encode())
+    if runtime is not None:
+        h.update(repr(sorted((k, v) for k, v in runtime.items()
+                             if k != "checkpoint_every")).encode())
     return h.hexdigest()
 
 
@@ -155,33 +159,48 @@ def load_models(directory) -> Models:
     return Models(tree["params"], scalers, config, meta["labels"])
 
 
-def predict_proba(models: Models, acoustic, statistical, gender, batch_size: int = 256):
-    """Class probabilities ``float32 [M, N, C]`` of every saved model for rows ``[N, ...]``
-    (``acoustic`` ``[N, F]``, or ``{"frames": [N, T, F], "mask": [N, T]}`` for frames models)."""
-    if isinstance(acoustic, dict):  # frames models: {"frames": [N, T, F], "mask": [N, T]}
-        acoustic = {"frames": jnp.asarray(acoustic["frames"], jnp.float32),
-                    "mask": jnp.asarray(acoustic["mask"], bool)}
-        n = acoustic["frames"].shape[0]
-    else:
-        acoustic = jnp.asarray(acoustic, jnp.float32)
-        n = acoustic.shape[0]
-    statistical = jnp.asarray(statistical, jnp.float32)
-    gender = jnp.asarray(gender, jnp.float32)
+def forward_fn(models: Models):
+    """The one inference forward pass of saved models: ``(params, scalers, acoustic,
+    statistical [N, S], gender [N]) -> probabilities float32 [M, N, C]`` (extractor on the
+    standardised acoustic features -> fusion -> MLP, every model at once). ``acoustic`` is
+    ``[N, F]``, or ``{"frames": [N, T, F], "mask": [N, T]}`` for frames models. A pure function
+    of arrays: ``predict_proba`` batches it, ``serjax.serve`` jits and exports it."""
     num_classes = len(models.labels)
     extractor = model_lib.extractor_module(models.config, num_classes)
-    classifier = model_lib.MLPClassifier(models.config, num_classes)
-    rows = jnp.arange(-(-n // batch_size) * batch_size, dtype=jnp.int32)
-    rows = jnp.where(rows < n, rows, -1)
+    classifier = model_lib.classifier_module(models.config, num_classes)
+    fusion = models.config.fusion
 
-    @jax.jit
-    def run(params, scalers):
-        def one(p, s_acoustic, s_fused):
-            deep = programs.deep_features(extractor, p["extractor"], s_acoustic, acoustic, rows,
-                                        batch_size)[:n]
-            fused = programs.fuse(deep, statistical, gender, models.config.fusion)
-            logits = classifier.apply(p["classifier"], model_step.standardize(fused, s_fused),
-                                      train=False)
-            return jax.nn.softmax(logits, -1)
-        return jax.vmap(one)(params, scalers["acoustic"], scalers["fused"])
+    def one(params, s_acoustic, s_fused, acoustic, statistical, gender):
+        deep = extractor.apply(params["extractor"], model_step.standardize(acoustic, s_acoustic),
+                               train=False)[1]
+        fused = programs.fuse(deep, statistical, gender, fusion)
+        logits = classifier.apply(params["classifier"], model_step.standardize(fused, s_fused),
+                                  train=False)
+        return jax.nn.softmax(logits, -1)
 
-    return np.asarray(run(models.params, models.scalers))
+    def forward(params, scalers, acoustic, statistical, gender):
+        return jax.vmap(one, in_axes=(0, 0, 0, None, None, None))(
+            params, scalers["acoustic"], scalers["fused"], acoustic, statistical, gender)
+    return forward
+
+
+def predict_proba(models: Models, acoustic, statistical, gender, batch_size: int = 256):
+    """Class probabilities ``float32 [M, N, C]`` of every saved model for rows ``[N, ...]``
+    (``acoustic`` ``[N, F]``, or ``{"frames": [N, T, F], "mask": [N, T]}`` for frames models),
+    ``batch_size`` rows at a time through ``forward_fn``. Every batch has the same shape (the
+    last one repeats the final row), so it compiles once."""
+    forward = jax.jit(forward_fn(models))
+    n = len(statistical)
+    chunks = []
+    for start in range(0, n, batch_size):
+        idx = np.minimum(np.arange(start, start + batch_size), n - 1)
+        if isinstance(acoustic, dict):
+            batch = {"frames": np.asarray(acoustic["frames"])[idx].astype(np.float32),
+                     "mask": np.asarray(acoustic["mask"])[idx].astype(bool)}
+        else:
+            batch = np.asarray(acoustic)[idx].astype(np.float32)
+        probs = forward(models.params, models.scalers, batch,
+                        np.asarray(statistical)[idx].astype(np.float32),
+                        np.asarray(gender)[idx].astype(np.float32))
+        chunks.append(np.asarray(probs)[:, :min(batch_size, n - start)])
+    return np.concatenate(chunks, axis=1)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 
 import jax
 
@@ -183,13 +182,6 @@ def main_first(name: str):
     if is_main():
         barrier(f"{name}/main-done")
     barrier(f"{name}/all-done")
-
-
-def free_port() -> int:
-    """A free TCP port on this host (for a local coordinator in tests and one-box runs)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def describe() -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-UNUSED, TRAIN, VAL, TEST = 0, 1, 2, 3
+from serjax.splits.roles import TEST, TRAIN, UNUSED, VAL
+
 DATA_KEYS = ("acoustic", "statistical", "gender", "label")
-OPTIONAL_KEYS = ("frame_mask", "actor")  # frames FeatureSets; speaker-level normalisation
 
 
 def check_grid_inputs(data: dict, roles, seeds, num_classes: int | None = None):
@@ -189,53 +189,3 @@ def epoch_batches(train_rows: np.ndarray, seeds: np.ndarray, phase: int, epoch: 
         order = np.random.default_rng([int(seed), phase, epoch]).permutation(len(rows))
         out[m, :len(rows)] = rows[order]
     return out.reshape(len(seeds), steps, batch_size)
-
-
-def synthetic_arrays(num_rows: int, num_features: int = 162, num_classes: int = 8,
-                     num_actors: int = 24, separation: float = 1.0, seed: int = 0) -> dict:
-    """Random engine inputs shaped like RAVDESS features (for tests and benchmarks).
-
-    Class-dependent Gaussian acoustic features (class means ``separation`` apart in units of
-    the noise), 8 statistical features, gender = actor parity, ``actor`` ids 0..A-1.
-    """
-    rng = np.random.default_rng(seed)
-    label = rng.integers(0, num_classes, num_rows).astype(np.int32)
-    actor = rng.integers(0, num_actors, num_rows)
-    centers = rng.normal(size=(num_classes, num_features)) * separation
-    acoustic = centers[label] + rng.normal(size=(num_rows, num_features))
-    statistical = rng.normal(size=(num_rows, 8)) + 0.5 * separation * label[:, None] / num_classes
-    return {"acoustic": acoustic.astype(np.float32), "statistical": statistical.astype(np.float32),
-            "gender": (actor % 2).astype(np.int8), "label": label, "actor": actor}
-
-
-def synthetic_frames(num_rows: int, num_frames: int = 32, num_features: int = 24,
-                     num_classes: int = 4, num_actors: int = 6, separation: float = 1.0,
-                     seed: int = 0) -> dict:
-    """``synthetic_arrays`` with frames: ``acoustic [N, T, F]`` (class mean + per-actor offset +
-    noise on each real frame, zero padding) and ``frame_mask [N, T]`` with lengths T/2..T."""
-    base = synthetic_arrays(num_rows, num_features, num_classes, num_actors, separation, seed)
-    rng = np.random.default_rng(seed + 1)
-    offset = rng.normal(size=(num_actors, num_features))  # a per-speaker shift
-    mean = base["acoustic"] + offset[base["actor"]]
-    frames = mean[:, None, :] + rng.normal(size=(num_rows, num_frames, num_features))
-    lengths = rng.integers(num_frames // 2, num_frames + 1, num_rows)
-    mask = np.arange(num_frames) < lengths[:, None]
-    return dict(base, acoustic=(frames * mask[..., None]).astype(np.float32), frame_mask=mask)
-
-
-def actor_fold_roles(actor: np.ndarray, num_folds: int, num_seeds: int = 1):
-    """A simple speaker-independent grid for tests and benchmarks (``serjax.splits.folds`` is the
-    real one): actors split round-robin into folds; fold f tests on fold f, validates on fold
-    f+1 and trains on the rest. Returns ``(roles int8 [F*S, N], folds [F*S], seeds [F*S])``.
-    """
-    actor_fold = np.unique(actor, return_inverse=True)[1] % num_folds
-    roles, folds, seeds = [], [], []
-    for seed in range(num_seeds):
-        for fold in range(num_folds):
-            r = np.full(actor.shape, TRAIN, np.int8)
-            r[actor_fold == (fold + 1) % num_folds] = VAL
-            r[actor_fold == fold] = TEST
-            roles.append(r)
-            folds.append(fold)
-            seeds.append(seed)
-    return np.stack(roles), np.asarray(folds), np.asarray(seeds)

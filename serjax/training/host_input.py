@@ -3,13 +3,13 @@
 By default ``serjax.training.train`` uploads the extractor's inputs once and every compiled epoch
 gathers its batches on the device. Frame features of a large corpus need not fit there
 (``[N, T, 162]``: 3.7 GB in float32 for the Superset with its augmented copies, far more for
-longer clips or bigger corpora), so with ``train.stream`` the inputs stay on the host (a
+longer clips or bigger corpora), so with ``runtime.stream`` the inputs stay on the host (a
 memory-mapped FeatureSet: only the rows read are paged in) and the same per-model functions
 run on chunks the host gathers:
 
-* the acoustic scaler from per-row statistics, computed ``train.eval_batch_size`` rows at a
+* the acoustic scaler from per-row statistics, computed ``runtime.eval_batch_size`` rows at a
   time (for summary vectors: count 1, mean = the row, no spread);
-* each extractor epoch as ``epoch_begin``, then ``train.stream_steps`` training steps at a
+* each extractor epoch as ``epoch_begin``, then ``runtime.stream_steps`` training steps at a
   time on the batches ``[M, K, B, ...]`` gathered for every model (each device receives only
   its own models' rows), then the VAL rows in chunks, then ``epoch_end``;
 * the frozen extractor's deep features of every row, one replicated row chunk at a time.
@@ -32,18 +32,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from serjax.training import model_step, sharding
-from serjax.training.model_step import PhaseState, Scaler
-
-STREAM_MODES = ("auto", "resident", "stream")
+from serjax.training import model_step, programs, sharding
+from serjax.training.model_step import EpochMetrics, PhaseState, Scaler
 
 
-def wants_streaming(train_config, inputs, mesh) -> bool:
-    """Whether step 1 streams its inputs: ``train.stream`` = 'stream' always, 'resident'
-    never, 'auto' when they would take more than ``train.stream_fraction`` of the smallest
+def wants_streaming(runtime, inputs, mesh) -> bool:
+    """Whether step 1 streams its inputs: ``runtime.stream`` = 'stream' always, 'resident'
+    never, 'auto' when they would take more than ``runtime.stream_fraction`` of the smallest
     device memory JAX reports (a CPU reports none: there device memory is host memory, and
     the inputs already sit in it, so 'auto' keeps them resident)."""
-    mode = train_config.get("stream", "auto")  # checked by train.check_train_config
+    mode = runtime.get("stream", "auto")  # checked by runtime.check_runtime_config
     if mode != "auto":
         return mode == "stream"
     limits = []
@@ -56,7 +54,7 @@ def wants_streaming(train_config, inputs, mesh) -> bool:
     if not limits:
         return False
     need = sum(np.asarray(a).nbytes for a in jax.tree.leaves(inputs))
-    return need > float(train_config.get("stream_fraction", 0.5)) * min(limits)
+    return need > float(runtime.get("stream_fraction", 0.5)) * min(limits)
 
 
 def host_rows(inputs, idx: np.ndarray):
@@ -68,19 +66,24 @@ def host_rows(inputs, idx: np.ndarray):
 
 
 def example_rows(inputs, mesh):
-    """The first row of every leaf, on the devices: what ``GridProgram.init`` reads shapes from."""
+    """The first row of every leaf, on the devices: what ``PhaseProgram.init`` reads shapes from."""
     return sharding.put_replicated(jax.tree.map(lambda a: np.asarray(a[:1]), inputs), mesh)
 
 
-class StreamedStep1:
-    """Compiled pieces of the streamed extractor step for one ``GridProgram``."""
+def streamed_step1(program) -> StreamedStep1:
+    """The cached ``StreamedStep1`` of a ``GridProgram`` (built once, like the program)."""
+    return programs.cached(("stream",) + program.key, lambda: StreamedStep1(program))
 
-    def __init__(self, program, steps_per_chunk: int):
+
+class StreamedStep1:
+    """Jitted pieces of the streamed extractor step for one ``GridProgram``."""
+
+    def __init__(self, program):
         self.program = program
-        self.chunk_steps = max(1, int(steps_per_chunk))
         spec = program.spec1
         eval_chunk = spec.eval_chunk
-        standardize = bool(program.train_config.standardize)
+        standardize = program.standardize
+        group, mesh = program.group, program.mesh
 
         def row_stats(raw):
             if isinstance(raw, dict):
@@ -92,21 +95,18 @@ class StreamedStep1:
             return jax.vmap(model_step.fit_scaler_from_row_stats, in_axes=(None, 0, None))(
                 stats, train_rows, standardize)
 
-        def seed_keys(seeds):
-            return jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), 2))(seeds)
-
         def begin(state, labels, batches, seeds, epoch_index):
             return jax.vmap(
                 lambda st, b, k: model_step.epoch_begin(spec, st, labels, b, k, epoch_index)
-            )(state, batches, seed_keys(seeds))
+            )(state, batches, programs.seed_keys(seeds, 2))
 
         def steps(state, carry, scaler_, labels, batches, raw, first_step, epoch_key, weights):
             def one(st, c, sc, b, r, k, w):
                 return model_step.train_steps(spec, st, c, sc, labels, b, first_step, k, w,
                                               raw=r)
             w_axis = None if weights is None else 0
-            return sharding.map_models(  # in groups of train.model_chunk, as resident epochs
-                one, (0, 0, 0, 0, 0, 0, w_axis), program.model_chunk, program.mesh)(
+            return sharding.map_models(  # in model groups, as resident epochs
+                one, (0, 0, 0, 0, 0, 0, w_axis), group, mesh)(
                 state, carry, scaler_, batches, raw, epoch_key, weights)
 
         def val(carry, scaler_, labels, rows, raw, weights, sums):
@@ -126,22 +126,18 @@ class StreamedStep1:
                 return program.extractor.apply(p, x, train=False)[1]
             return jax.vmap(one)(params, scaler_)
 
-        per_model = sharding.per_model(program.mesh)
-        replicated = sharding.replicated(program.mesh)
-        self._row_stats = jax.jit(row_stats, out_shardings=replicated)
-        self._scaler = jax.jit(scaler, out_shardings=per_model)
-        self._begin = jax.jit(begin, out_shardings=per_model)
+        heavy = program.opt_level  # the training steps and VAL sums run as long as epochs do
+        self._row_stats = programs.jit(row_stats, mesh, replicated=True)
+        self._scaler = programs.jit(scaler, mesh)
+        self._begin = programs.jit(begin, mesh)
         # no donation of the carry / sums: the host keeps the previous one to wait on it
-        self._steps = jax.jit(steps, out_shardings=per_model)
-        self._val = jax.jit(val, out_shardings=per_model)
-        self._end = jax.jit(end, out_shardings=per_model, donate_argnums=0)
-        self._deep = jax.jit(deep, out_shardings=per_model)
+        self._steps = programs.jit(steps, mesh, opt_level=heavy)
+        self._val = programs.jit(val, mesh, opt_level=heavy)
+        self._end = programs.jit(end, mesh, donate=True)
+        self._deep = programs.jit(deep, mesh)
         self.eval_chunk = eval_chunk
 
-    def _call(self, name, fn, *args):
-        return self.program.compiled_call(name, fn, *args)(*args)
-
-    def _over_row_chunks(self, name: str, fn, host_inputs, num_rows: int, *args) -> list:
+    def _over_row_chunks(self, fn, host_inputs, num_rows: int, *args) -> list:
         """``fn(*args, rows)`` for consecutive chunks of ``eval_batch_size`` rows, each chunk
         uploaded to every device (the last padded with row 0); the list of results."""
         parts = []
@@ -149,23 +145,25 @@ class StreamedStep1:
             idx = np.arange(start, start + self.eval_chunk)
             idx[idx >= num_rows] = -1
             raw = sharding.put_replicated(host_rows(host_inputs, idx), self.program.mesh)
-            parts.append(self._call(name, fn, *args, raw))
+            parts.append(fn(*args, raw))
             if len(parts) > 1:  # at most two chunks in flight
                 jax.block_until_ready(parts[-2])
         return parts
 
     def scaler1(self, host_inputs, num_rows: int, train_rows_d) -> Scaler:
         """Per-model acoustic scalers from per-row statistics of row chunks."""
-        parts = self._over_row_chunks("stream_row_stats", self._row_stats, host_inputs, num_rows)
+        parts = self._over_row_chunks(self._row_stats, host_inputs, num_rows)
         stats = jax.tree.map(lambda *a: jnp.concatenate(a)[:num_rows], *parts)
-        return self._call("stream_scaler1", self._scaler, stats, train_rows_d)
+        return self._scaler(stats, train_rows_d)
 
     def epoch(self, state: PhaseState, scaler_: Scaler, host_inputs, labels_d,
-              batches: np.ndarray, val_rows: np.ndarray, seeds_d, epoch_index):
-        """One extractor epoch of every model: ``(new state, metrics [M, 6])`` as
-        ``GridProgram.epoch1`` returns them. ``batches [M, S, B]`` and ``val_rows [M, V]`` are
-        host arrays (V a multiple of ``train.eval_batch_size``)."""
-        mesh, k = self.program.mesh, self.chunk_steps
+              batches: np.ndarray, val_rows: np.ndarray, seeds_d, epoch_index,
+              chunk_steps: int) -> tuple[PhaseState, EpochMetrics]:
+        """One extractor epoch of every model: ``(new state, metrics [M])`` as
+        ``PhaseProgram.epoch`` returns them, training ``chunk_steps`` batches per upload.
+        ``batches [M, S, B]`` and ``val_rows [M, V]`` are host arrays (V a multiple of
+        ``runtime.eval_batch_size``)."""
+        mesh, k = self.program.mesh, max(1, int(chunk_steps))
         put_m = functools.partial(sharding.put_per_model, mesh=mesh)
         num_steps = batches.shape[1]
         padded = -(-num_steps // k) * k
@@ -173,26 +171,25 @@ class StreamedStep1:
             pad = np.full((batches.shape[0], padded - num_steps, batches.shape[2]), -1,
                           batches.dtype)
             batches = np.concatenate([batches, pad], axis=1)
-        carry, epoch_key, weights = self._call("stream_begin", self._begin, state, labels_d,
-                                               put_m(batches), seeds_d, epoch_index)
+        carry, epoch_key, weights = self._begin(state, labels_d, put_m(batches), seeds_d,
+                                                epoch_index)
         for first in range(0, padded, k):
             idx = batches[:, first:first + k]
-            args = (state, carry, scaler_, labels_d, put_m(idx),
-                    put_m(host_rows(host_inputs, idx)), np.int32(first), epoch_key, weights)
-            previous, carry = carry, self._call("epoch1_steps", self._steps, *args)
+            previous, carry = carry, self._steps(
+                state, carry, scaler_, labels_d, put_m(idx), put_m(host_rows(host_inputs, idx)),
+                np.int32(first), epoch_key, weights)
             jax.block_until_ready(previous)  # chunk k - 1 done; chunk k runs while we gather
         sums = put_m(np.zeros((batches.shape[0], 3), np.float32))
         for first in range(0, val_rows.shape[1], self.eval_chunk):
             idx = val_rows[:, first:first + self.eval_chunk]
-            args = (carry, scaler_, labels_d, put_m(idx), put_m(host_rows(host_inputs, idx)),
-                    weights, sums)
-            previous, sums = sums, self._call("epoch1_val", self._val, *args)
+            previous, sums = sums, self._val(carry, scaler_, labels_d, put_m(idx),
+                                             put_m(host_rows(host_inputs, idx)), weights, sums)
             jax.block_until_ready(previous)
-        return self._call("stream_end", self._end, state, carry, sums)
+        return self._end(state, carry, sums)
 
     def deep_features(self, state1: PhaseState, scaler_: Scaler, host_inputs,
                       num_rows: int) -> jax.Array:
         """``[M, N, deep_width]``: the frozen extractors' deep units of every row."""
-        parts = self._over_row_chunks("stream_deep", self._deep, host_inputs, num_rows,
-                                      state1.best_params, scaler_)
+        parts = self._over_row_chunks(self._deep, host_inputs, num_rows, state1.best_params,
+                                      scaler_)
         return jnp.concatenate(parts, axis=1)[:, :num_rows]

@@ -23,7 +23,6 @@ class weights come from the model's own TRAIN rows (the rows of its epoch batche
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 from typing import Any, Callable, NamedTuple
 
@@ -32,8 +31,6 @@ import jax.numpy as jnp
 import optax
 from optax import contrib as optax_contrib
 
-# Incremented while tracing (a Python side effect), so tests can assert "compiled once".
-TRACE_COUNTS: collections.Counter = collections.Counter()
 AUGMENT_STREAM = 0x5A  # folded into a step's dropout key to get its SpecAugment key
 
 
@@ -58,6 +55,22 @@ class Scaler(NamedTuple):
     """Per-model feature standardisation ``(x - mean) / scale``; shapes ``[D]``."""
     mean: jax.Array
     scale: jax.Array
+
+
+class EpochMetrics(NamedTuple):
+    """One epoch of one model (scalars; ``[M]`` arrays once vmapped, ``[epochs, M]`` curves).
+    Losses and accuracies are means over the epoch's TRAIN rows and over the VAL rows (NaN
+    without VAL rows); ``lr`` the learning rate the epoch trained with; ``stopped`` 1.0 if
+    early stopping had already fired (the epoch changed nothing)."""
+    train_loss: jax.Array
+    train_acc: jax.Array
+    val_loss: jax.Array
+    val_acc: jax.Array
+    lr: jax.Array
+    stopped: jax.Array
+
+
+CURVE_NAMES = EpochMetrics._fields
 
 
 class PhaseState(NamedTuple):
@@ -259,7 +272,7 @@ def scan_unroll(steps: int, requested: int) -> int:
 
 def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.Array,
                 labels: jax.Array, batches: jax.Array, val_rows: jax.Array,
-                key: jax.Array, epoch: jax.Array) -> tuple[PhaseState, jax.Array]:
+                key: jax.Array, epoch: jax.Array) -> tuple[PhaseState, EpochMetrics]:
     """One epoch of one model.
 
     Args:
@@ -269,13 +282,12 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
       val_rows: ``int32 [V]`` VAL rows, ``-1`` = padding (all padding: monitor the train loss).
       key: the model's dropout key for this phase; epoch: int32 scalar.
     Returns:
-      (new state, ``[train_loss, train_acc, val_loss, val_acc, lr_scale, stopped]``).
+      (new state, the epoch's ``EpochMetrics``).
 
     The same epoch in pieces (``epoch_begin``, ``train_steps`` over chunks of the batches,
     ``eval_chunk_sums`` over chunks of the VAL rows, ``epoch_end``) is what
     ``serjax.training.host_input`` runs when the inputs stay in host memory.
     """
-    TRACE_COUNTS[spec.name] += 1
     carry, epoch_key, weights = epoch_begin(spec, state, labels, batches, key, epoch)
     params, opt_state, train = train_steps(
         spec, state, carry, scaler, labels, batches, jnp.int32(0), epoch_key, weights,
@@ -339,10 +351,10 @@ def train_steps(spec: PhaseSpec, state: PhaseState, carry, scaler: Scaler, label
 
 
 def epoch_end(spec: PhaseSpec, state: PhaseState, params, opt_state, train: jax.Array,
-              val: jax.Array) -> tuple[PhaseState, jax.Array]:
+              val: jax.Array) -> tuple[PhaseState, EpochMetrics]:
     """Keras' per-epoch callbacks from the epoch's ``[loss_sum, correct, count]`` sums of
     TRAIN (``train``) and VAL (``val``): reduce-on-plateau, best parameters, early stopping.
-    Returns (new state, the epoch's metrics row, see ``train_epoch``)."""
+    Returns (new state, the epoch's ``EpochMetrics``)."""
     lr_scale = state.plateau.scale
     train_loss = train[0] / jnp.maximum(train[2], 1.0)
     val_loss = val[0] / jnp.maximum(val[2], 1.0)
@@ -360,12 +372,9 @@ def epoch_end(spec: PhaseSpec, state: PhaseState, params, opt_state, train: jax.
         best_loss=jnp.where(improved, monitored, state.best_loss),
         bad_epochs=jnp.where(state.stopped, state.bad_epochs, bad_epochs),
         stopped=stopped)
-    metrics = jnp.stack([
-        train_loss, train[1] / jnp.maximum(train[2], 1.0),
-        jnp.where(val[2] > 0, val_loss, jnp.nan),
-        jnp.where(val[2] > 0, val[1] / jnp.maximum(val[2], 1.0), jnp.nan),
-        lr_scale * spec.learning_rate, state.stopped.astype(jnp.float32)])
-    return new_state, metrics
-
-
-CURVE_NAMES = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "stopped")
+    metrics = EpochMetrics(
+        train_loss=train_loss, train_acc=train[1] / jnp.maximum(train[2], 1.0),
+        val_loss=jnp.where(val[2] > 0, val_loss, jnp.nan),
+        val_acc=jnp.where(val[2] > 0, val[1] / jnp.maximum(val[2], 1.0), jnp.nan),
+        lr=lr_scale * spec.learning_rate, stopped=state.stopped.astype(jnp.float32))
+    return new_state, jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), metrics)

@@ -1,31 +1,106 @@
 """The compiled programs of the model grid: vmapped over models, sharded over devices.
 
-``GridProgram`` holds, for one grid shape, the jitted functions that ``serjax.training.train`` drives:
-init, the two scalers, one epoch of each phase, the frozen extractor's fused features and
-the test predictions with their confusion counts. Each is ``jit(vmap(per-model function))``
-with the model axis split over the ``models`` mesh axis, and is compiled ahead of time once
-(``compile()``), so an epoch is one call of one executable whatever the number of folds,
-seeds or epochs.
+One way to compile: every function the grid runs is ``jit(fn)`` from :func:`jit` (out
+shardings on the ``models`` mesh axis, the XLA optimisation level, buffer donation), and
+``jax.jit``'s own cache keeps one executable per argument shape. A program (the jitted
+functions of one model, recipe, runtime and mesh) is built once per process by
+:func:`cached`, so a second grid of the same kind reuses the first one's executables; the
+persistent XLA cache (:func:`enable_compilation_cache`) carries them over to new processes.
+
+``PhaseProgram`` holds one training phase (init, one epoch, the TEST predictions) of any
+``PhaseSpec``: SER-FusionNet's extractor and classifier steps and the raw-waveform baseline
+all train through it and through the epoch loop of ``serjax.training.loop``. ``GridProgram``
+adds what the two-step recipe needs between the phases: the acoustic scalers and the frozen
+extractors' fused features. Compile time is read from JAX's own compile events
+(:func:`compile_seconds`), so no function is compiled ahead of time by hand.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from serjax.evaluation import metrics
 from serjax.models import networks
 from serjax.training import model_step, sharding
+from serjax.training import runtime as runtime_lib
 from serjax.training.model_step import PhaseSpec, PhaseState, Scaler
 
+# ------------------------------------------------------------------ compiling and caching
 
-def _apply_with_dropout(module, pick_logits: bool):
+_PROGRAMS: dict = {}
+_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration",
+                   "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                   "/jax/core/compile/backend_compile_duration")  # incl. persistent-cache reads
+_COMPILE_SECONDS = [0.0]
+
+
+def _on_duration(event: str, seconds: float, **_) -> None:
+    if event in _COMPILE_EVENTS:
+        _COMPILE_SECONDS[0] += seconds
+
+
+jax.monitoring.register_event_duration_secs_listener(_on_duration)
+
+
+def compile_seconds() -> float:
+    """Seconds this process has spent tracing, lowering and compiling (or loading from the
+    persistent cache) jitted functions; differences of it time one stage's compiles."""
+    return _COMPILE_SECONDS[0]
+
+
+def jit(fn, mesh, *, opt_level: int = 0, donate: bool = False, replicated: bool = False):
+    """``jax.jit(fn)`` whose outputs are split over the mesh's model axis (or ``replicated``
+    on every device), compiled at XLA's backend optimisation level ``opt_level`` (-1 = XLA's
+    default). Functions that run once per grid (init, scalers, tests) compile at 0: 5-8x
+    faster to compile, a tiny share of the run; the epochs and the deep features run at
+    ``runtime.xla_opt_level``. ``donate``: the first argument's buffers are reused for the
+    output (the epoch's state)."""
+    options = {} if opt_level < 0 else {"xla_backend_optimization_level": opt_level}
+    out = sharding.replicated(mesh) if replicated else sharding.per_model(mesh)
+    return jax.jit(fn, out_shardings=out, compiler_options=options,
+                   donate_argnums=(0,) if donate else ())
+
+
+def cached(key, build):
+    """``build()`` once per ``key`` in this process: the one cache of programs (their jitted
+    functions then keep their executables in ``jax.jit``'s cache)."""
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = build()
+    return _PROGRAMS[key]
+
+
+def clear_programs() -> None:
+    """Forgets every cached program (and so its executables): the next grid compiles
+    afresh, as in a new process (benchmarks; tests that count traces)."""
+    _PROGRAMS.clear()
+
+
+def enable_compilation_cache(directory) -> Path:
+    """Turns on JAX's persistent compilation cache in ``directory``: a later run of the same
+    grid shape and config (another process, e.g. a rerun of ``serjax cv``) loads the compiled
+    epochs from disk instead of compiling them again (tens of seconds on a 2-core CPU).
+    The cache is trusted code: keep it in a folder only you can write."""
+    from jax.experimental.compilation_cache import compilation_cache
+
+    path = Path(directory).expanduser().absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    if jax.config.jax_compilation_cache_dir != str(path):
+        jax.config.update("jax_compilation_cache_dir", str(path))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        compilation_cache.reset_cache()  # re-initialise if another folder was in use
+    return path
+
+
+# ------------------------------------------------------------------ the phases
+
+def apply_with_dropout(module, pick_logits: bool):
+    """``apply_fn(params, x, train, dropout_key)`` of a ``PhaseSpec`` for a Flax module (the
+    extractors return ``(logits, deep)``: ``pick_logits`` keeps the logits)."""
     def apply_fn(params, x, train, key):
         rngs = {"dropout": key} if train else None
         out = module.apply(params, x, train=train, rngs=rngs)
@@ -46,35 +121,85 @@ def spec_augment_config(train_config) -> model_step.SpecAugment:
     return aug
 
 
-def phase_specs(model_config, train_config, num_classes: int):
-    """(extractor module, classifier module, spec of step 1, spec of step 2)."""
-    extractor = networks.extractor_module(model_config, num_classes)
-    classifier = networks.MLPClassifier(model_config, num_classes)
-    common = dict(
+def recipe(train_config, runtime, num_classes: int = 0) -> dict:
+    """The ``PhaseSpec`` fields every phase shares: the optimiser and callbacks of the recipe
+    (``config.train``) and the scan / evaluation chunking (``config.runtime``)."""
+    return dict(
         learning_rate=float(train_config.learning_rate),
         plateau_factor=float(train_config.plateau_factor),
         plateau_patience=int(train_config.plateau_patience),
         min_lr=float(train_config.min_lr),
         early_stop_patience=int(train_config.early_stop_patience),
-        unroll=int(train_config.scan_unroll),
-        eval_chunk=int(train_config.eval_batch_size),
+        unroll=int(runtime.scan_unroll),
+        eval_chunk=int(runtime.eval_batch_size),
         num_classes=num_classes,
         class_balanced=bool(train_config.get("class_balanced", False)))
-    spec1 = PhaseSpec("extractor", _apply_with_dropout(extractor, True),
+
+
+def phase_specs(model_config, train_config, runtime, num_classes: int):
+    """(extractor module, classifier module, spec of step 1, spec of step 2)."""
+    extractor = networks.extractor_module(model_config, num_classes, runtime)
+    classifier = networks.classifier_module(model_config, num_classes, runtime)
+    common = recipe(train_config, runtime, num_classes)
+    spec1 = PhaseSpec("extractor", apply_with_dropout(extractor, True),
                       augment=spec_augment_config(train_config), **common)
     # The classifier's scan is never unrolled: its step is an MLP of ~600 parameters, so
     # unrolling only multiplies compile time (8x: ~13 s at 30 steps) without running faster.
-    spec2 = PhaseSpec("classifier", _apply_with_dropout(classifier, False),
+    spec2 = PhaseSpec("classifier", apply_with_dropout(classifier, False),
                       **dict(common, unroll=1))
     return extractor, classifier, spec1, spec2
 
 
-def fuse(deep: jax.Array, statistical: jax.Array, gender: jax.Array, fusion: str) -> jax.Array:
-    """Classifier input ``[N, 41]`` = [deep 32 | statistical 8 | gender 1] (or deep alone)."""
-    if fusion == "deep_only":
-        return deep
-    return jnp.concatenate([deep, statistical, gender[:, None]], axis=-1)
+def seed_keys(seeds: jax.Array, stream: int) -> jax.Array:
+    """Each model's key for one random stream: ``fold_in(key(seed), stream)``."""
+    return jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), stream))(seeds)
 
+
+class PhaseProgram:
+    """One training phase of every model: jitted init, epoch and TEST predictions.
+
+    ``inputs_axis``: None when every model reads the same inputs (the acoustic features, the
+    waveforms), 0 when each has its own (the fused features of its own extractor). Models
+    get parameters from ``fold_in(key(seed), init_stream)`` and dropout keys from
+    ``key_stream``; an epoch trains them in groups of ``group`` per device
+    (``sharding.map_models``).
+    """
+
+    def __init__(self, module, spec: PhaseSpec, mesh, *, group: int, opt_level: int,
+                 inputs_axis, init_stream: int, key_stream: int, num_classes: int):
+        self.spec, self.mesh, self.group = spec, mesh, group
+        per_model_epoch = functools.partial(model_step.train_epoch, spec)
+
+        def init(seeds, example):  # example: the inputs (or one row); only shapes are read
+            one_row = jax.tree.map(lambda a: jnp.ones((1, *a.shape[1:]), jnp.float32), example)
+            params = jax.vmap(lambda s: module.init(
+                {"params": jax.random.fold_in(jax.random.key(s), init_stream)}, one_row,
+                train=False))(seeds)
+            return jax.vmap(functools.partial(model_step.init_phase_state, spec))(params)
+
+        def epoch(state, scaler, inputs, labels, batches, val_rows, seeds, epoch_index):
+            run = sharding.map_models(per_model_epoch, (0, 0, inputs_axis, None, 0, 0, 0, None),
+                                      group, mesh)
+            return run(state, scaler, inputs, labels, batches, val_rows,
+                       seed_keys(seeds, key_stream), epoch_index)
+
+        def test(params, scaler, inputs, labels, test_rows):
+            def one(p, sc, x, rows):
+                logits = model_step.predict_logits(spec, p, sc, x, rows)
+                return logits, metrics.confusion_counts(logits, labels, rows, num_classes)
+            return jax.vmap(one, in_axes=(0, 0, inputs_axis, 0))(params, scaler, inputs,
+                                                                 test_rows)
+
+        # named after the phase: JAX's compile logs and events (and tests counting traces)
+        # tell "extractor_epoch" from "classifier_epoch"
+        for fn, what in ((init, "init"), (epoch, "epoch"), (test, "test")):
+            fn.__name__ = fn.__qualname__ = f"{spec.name}_{what}"
+        self.init = jit(init, mesh)
+        self.epoch = jit(epoch, mesh, opt_level=opt_level, donate=True)
+        self.test = jit(test, mesh)
+
+
+# ------------------------------------------------------------------ SER-FusionNet's grid
 
 def extractor_inputs(data: dict):
     """What step 1 reads: ``data["acoustic"] [N, F]``, or for frames FeatureSets
@@ -82,6 +207,13 @@ def extractor_inputs(data: dict):
     if "frame_mask" in data:
         return {"frames": data["acoustic"], "mask": data["frame_mask"]}
     return data["acoustic"]
+
+
+def fuse(deep: jax.Array, statistical: jax.Array, gender: jax.Array, fusion: str) -> jax.Array:
+    """Classifier input ``[N, 41]`` = [deep 32 | statistical 8 | gender 1] (or deep alone)."""
+    if fusion == "deep_only":
+        return deep
+    return jnp.concatenate([deep, statistical, gender[:, None]], axis=-1)
 
 
 def deep_features(extractor, params, scaler: Scaler, acoustic, rows, chunk: int):
@@ -94,61 +226,29 @@ def deep_features(extractor, params, scaler: Scaler, acoustic, rows, chunk: int)
     return out.reshape(rows.shape[0], -1)
 
 
-#: ``train.model_chunk='auto'`` on a CPU: models per group. Each model's im2col patches
-#: (3.3 MB for the paper's extractor at batch 64, ~17 MB for frames_cnn) should stay in the
-#: core's 2 MB L2 / the shared cache; measured by ``scripts/bench_train.py --groups``.
-CPU_GROUP = {"fusionnet": 2, "frames_cnn": 1}
-
-
-def model_chunk(value, platform: str, kind: str = "fusionnet") -> int:
-    """Models trained side by side per device in an epoch (0 = all of them) for
-    ``train.model_chunk=value``: ``'auto'`` is ``CPU_GROUP[kind]`` on a CPU (groups whose
-    working set stays in cache, ``sharding.map_models``) and all models at once on a GPU or
-    TPU; ``'all'``; or a positive number. Raises ValueError for anything else."""
-    value = str(value)
-    if value == "auto":
-        return CPU_GROUP.get(kind, 1) if platform == "cpu" else 0
-    if value == "all":
-        return 0
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"train.model_chunk={value!r}: use 'auto', 'all' or a positive number "
-                         "of models per group")
-    return int(value)
-
-
-#: Compiled at ``train.xla_opt_level`` (XLA's full optimisation by default): the epochs and
-#: the deep features of every row, which run long enough for it to pay; the rest at level 0.
-HEAVY = ("epoch", "fused")
-
-
 class GridProgram:
-    """Compiled functions for ``M`` models (padded to the mesh) over ``N`` rows."""
+    """SER-FusionNet's two phases for ``M`` models (padded to the mesh) and what joins them."""
 
     def __init__(self, model_config: ml_collections.ConfigDict,
-                 train_config: ml_collections.ConfigDict, num_classes: int,
-                 mesh: jax.sharding.Mesh):
-        self.model_config = model_config
-        self.train_config = train_config
-        self.num_classes = num_classes
-        self.mesh = mesh
+                 train_config: ml_collections.ConfigDict, runtime: ml_collections.ConfigDict,
+                 num_classes: int, mesh: jax.sharding.Mesh, key: tuple = ()):
+        self.key = key  # its ``program_key``: what programs built on it are cached under
+        self.model_config, self.train_config, self.runtime = model_config, train_config, runtime
+        self.num_classes, self.mesh = num_classes, mesh
         self.extractor, self.classifier, self.spec1, self.spec2 = phase_specs(
-            model_config, train_config, num_classes)
-        per_model = sharding.per_model(mesh)
-        standardize = bool(train_config.standardize)
-        chunk = int(train_config.eval_batch_size)
-        fusion = model_config.fusion
-
-        def init(seeds, acoustic, fused_example):
-            keys = jax.vmap(jax.random.key)(seeds)
-            x1 = jax.tree.map(lambda a: jnp.ones((1, *a.shape[1:]), jnp.float32), acoustic)
-            x2 = jnp.zeros_like(fused_example)
-            p1 = jax.vmap(lambda k: self.extractor.init(
-                {"params": jax.random.fold_in(k, 1)}, x1, train=False))(keys)
-            p2 = jax.vmap(lambda k: self.classifier.init(
-                {"params": jax.random.fold_in(k, 3)}, x2, train=False))(keys)
-            s1 = jax.vmap(functools.partial(model_step.init_phase_state, self.spec1))(p1)
-            s2 = jax.vmap(functools.partial(model_step.init_phase_state, self.spec2))(p2)
-            return s1, s2
+            model_config, train_config, runtime, num_classes)
+        self.standardize = bool(train_config.standardize)
+        self.group = runtime_lib.models_per_group(
+            runtime.models_per_group, mesh.devices.flat[0].platform,
+            model_config.get("kind", "fusionnet"))
+        self.opt_level = int(runtime.xla_opt_level)
+        common = dict(group=self.group, opt_level=self.opt_level, num_classes=num_classes)
+        self.phase1 = PhaseProgram(self.extractor, self.spec1, mesh, inputs_axis=None,
+                                   init_stream=1, key_stream=2, **common)
+        self.phase2 = PhaseProgram(self.classifier, self.spec2, mesh, inputs_axis=0,
+                                   init_stream=3, key_stream=4, **common)
+        standardize, chunk, fusion = self.standardize, int(runtime.eval_batch_size), \
+            model_config.fusion
 
         def scaler1(acoustic, train_rows):
             if not isinstance(acoustic, dict):
@@ -163,151 +263,40 @@ class GridProgram:
             fused = fuse(deep, data["statistical"], data["gender"], fusion)
             return fused, model_step.fit_scaler(fused, rows, standardize)
 
-        def fused_inputs(state1, scaler, data, all_rows, train_rows):
+        def fused_inputs(params1, scaler, data, all_rows, train_rows):
             def one(params, sc, rows):
                 deep = deep_features(self.extractor, params, sc, extractor_inputs(data),
                                      all_rows, chunk)[:data["label"].shape[0]]
                 return fuse_and_fit(deep, data, rows)
             # every row through every frozen extractor: as heavy as an epoch, so grouped too
-            return sharding.map_models(one, (0, 0, 0), self.model_chunk, mesh)(
-                state1.best_params, scaler, train_rows)
+            return sharding.map_models(one, (0, 0, 0), self.group, mesh)(
+                params1, scaler, train_rows)
 
-        def fused_from_deep(deep, data, train_rows):  # deep [M, N, D] (serjax.training.host_input)
+        def fused_from_deep(deep, data, train_rows):  # deep [M, N, D] (training.host_input)
             return jax.vmap(fuse_and_fit, in_axes=(0, None, 0))(deep, data, train_rows)
 
-        self.model_chunk = model_chunk(train_config.get("model_chunk", "auto"),
-                                       mesh.devices.flat[0].platform,
-                                       model_config.get("kind", "fusionnet"))
-
-        def epoch(spec, inputs_axis):
-            return sharding.map_models(functools.partial(model_step.train_epoch, spec),
-                                       (0, 0, inputs_axis, None, 0, 0, 0, None),
-                                       self.model_chunk, mesh)
-
-        def seed_keys(seeds, stream):
-            return jax.vmap(lambda s: jax.random.fold_in(jax.random.key(s), stream))(seeds)
-
-        def epoch1(state, scaler, acoustic, labels, batches, val_rows, seeds, epoch_index):
-            return epoch(self.spec1, None)(state, scaler, acoustic, labels, batches, val_rows,
-                                           seed_keys(seeds, 2), epoch_index)
-
-        def epoch2(state, scaler, fused, labels, batches, val_rows, seeds, epoch_index):
-            return epoch(self.spec2, 0)(state, scaler, fused, labels, batches, val_rows,
-                                        seed_keys(seeds, 4), epoch_index)
-
-        def test(state2, scaler, fused, labels, test_rows):
-            def one(params, sc, inputs, rows):
-                logits = model_step.predict_logits(self.spec2, params, sc, inputs, rows)
-                return logits, metrics.confusion_counts(logits, labels, rows, num_classes)
-            return jax.vmap(one)(state2.best_params, scaler, fused, test_rows)
-
-        self._init = jax.jit(init, out_shardings=per_model)
-        self._scaler1 = jax.jit(scaler1, out_shardings=per_model)
-        self._fused = jax.jit(fused_inputs, out_shardings=per_model)
-        self._fused_from_deep = jax.jit(fused_from_deep, out_shardings=per_model)
-        self._epoch1 = jax.jit(epoch1, out_shardings=per_model, donate_argnums=0)
-        self._epoch2 = jax.jit(epoch2, out_shardings=per_model, donate_argnums=0)
-        self._test = jax.jit(test, out_shardings=per_model)
-        self._executables: dict = {}
-        # Functions that run once per grid (init, scalers, fused features, test) compile at XLA's
-        # backend optimisation level 0: 5-8x faster to compile, and they are a tiny share of the
-        # run. The epochs use train.xla_opt_level (-1 = XLA's default).
-        self.epoch_opt_level = int(train_config.xla_opt_level)
-        self.reset_timing()
-
-    def compiled_call(self, name: str, fn, *args):
-        """AOT-compiles the jitted ``fn`` for these argument shapes on first use (timed, at the
-        epochs' optimisation level if ``name`` starts with 'epoch'), then reuses it."""
-        leaves, treedef = jax.tree.flatten(args)
-        signature = (name, treedef, tuple(
-            (np.shape(a), getattr(a, "dtype", None) or np.result_type(a),
-             getattr(a, "sharding", None)) for a in leaves))
-        if signature not in self._executables:
-            start = time.perf_counter()
-            level = self.epoch_opt_level if name.startswith(HEAVY) else 0
-            options = {} if level < 0 else {"xla_backend_optimization_level": level}
-            self._executables[signature] = fn.lower(*args).compile(compiler_options=options)
-            self.compile_times[name] = time.perf_counter() - start
-            self.compile_s += self.compile_times[name]
-        self.compiled[name] = self._executables[signature]
-        return self.compiled[name]
-
-    def reset_timing(self) -> None:
-        self.compiled, self.compile_times, self.compile_s = {}, {}, 0.0
-
-    def init(self, seeds, acoustic, fused_width: int) -> tuple[PhaseState, PhaseState]:
-        """Vmapped init of both phases from each model's seed: (state1, state2)."""
-        args = (seeds, acoustic, jnp.zeros((1, fused_width), jnp.float32))
-        return self.compiled_call("init", self._init, *args)(*args)
-
-    def scaler1(self, acoustic, train_rows) -> Scaler:
-        args = (acoustic, train_rows)
-        return self.compiled_call("scaler1", self._scaler1, *args)(*args)
+        self.scaler1 = jit(scaler1, mesh)
+        self._fused = jit(fused_inputs, mesh, opt_level=self.opt_level)
+        self.fused_from_deep = jit(fused_from_deep, mesh, opt_level=self.opt_level)
 
     def fused_inputs(self, state1: PhaseState, scaler, data, all_rows, train_rows):
-        args = (state1, scaler, data, all_rows, train_rows)
-        return self.compiled_call("fused", self._fused, *args)(*args)
-
-    def fused_from_deep(self, deep, data, train_rows):
-        """(fused inputs, their scalers) from precomputed deep features ``[M, N, D]``."""
-        args = (deep, data, train_rows)
-        return self.compiled_call("fused", self._fused_from_deep, *args)(*args)
-
-    def epoch1(self, *args):
-        return self.compiled_call("epoch1", self._epoch1, *args)(*args)
-
-    def epoch2(self, *args):
-        return self.compiled_call("epoch2", self._epoch2, *args)(*args)
-
-    def test(self, *args):
-        return self.compiled_call("test", self._test, *args)(*args)
-
-    def flops(self, name: str) -> float:
-        """XLA's FLOP estimate of one call of a compiled function (0 if unknown)."""
-        analysis = self.compiled[name].cost_analysis()
-        if isinstance(analysis, (list, tuple)):
-            analysis = analysis[0] if analysis else {}
-        return float((analysis or {}).get("flops", 0.0))
+        """(fused inputs ``[M, N, D]``, their scalers fitted on each model's TRAIN rows) from
+        the frozen extractors' best parameters."""
+        return self._fused(state1.best_params, scaler, data, all_rows, train_rows)
 
 
-def enable_compilation_cache(directory) -> Path:
-    """Turns on JAX's persistent compilation cache in ``directory``: a later run of the same
-    grid shape and config (another process, e.g. a rerun of ``serjax cv``) loads the compiled
-    epochs from disk instead of compiling them again (tens of seconds on a 2-core CPU).
-    The cache is trusted code: keep it in a folder only you can write."""
-    from jax.experimental.compilation_cache import compilation_cache
-
-    path = Path(directory).expanduser().absolute()
-    path.mkdir(parents=True, exist_ok=True)
-    if jax.config.jax_compilation_cache_dir != str(path):
-        jax.config.update("jax_compilation_cache_dir", str(path))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-        compilation_cache.reset_cache()  # re-initialise if another folder was in use
-    return path
+def program_key(model_config, train_config, runtime, num_classes: int, mesh) -> tuple:
+    """What a ``GridProgram`` depends on: everything but the epoch count and the checkpoint
+    interval (which change how long it runs, not what it compiles)."""
+    recipe_fields = {k: v for k, v in train_config.items() if k != "epochs"}
+    runtime_fields = {k: v for k, v in runtime.items() if k != "checkpoint_every"}
+    return ("grid", model_config.to_json(sort_keys=True), repr(sorted(recipe_fields.items())),
+            repr(sorted(runtime_fields.items())), num_classes,
+            tuple(d.id for d in mesh.devices.flat))
 
 
-_PROGRAMS: dict = {}
-RUNTIME_FIELDS = ("epochs", "checkpoint_every")  # train fields that do not change the program
-
-
-def clear_programs() -> None:
-    """Forgets every cached ``GridProgram`` (and so its executables): the next grid compiles
-    afresh, as in a new process (benchmarks; tests that count traces)."""
-    _PROGRAMS.clear()
-
-
-def get_program(model_config, train_config, num_classes: int, mesh) -> GridProgram:
-    """A cached ``GridProgram``, so grids of the same shape in one process compile once."""
-    compiled_fields = {k: v for k, v in train_config.items() if k not in RUNTIME_FIELDS}
-    key = (model_config.to_json(sort_keys=True), repr(sorted(compiled_fields.items())),
-           num_classes, tuple(d.id for d in mesh.devices.flat))
-    if key not in _PROGRAMS:
-        _PROGRAMS[key] = GridProgram(model_config, train_config, num_classes, mesh)
-    program = _PROGRAMS[key]
-    program.reset_timing()
-    return program
-
-
-def to_host(tree, num_models: int):
-    """Device pytree with a padded model axis → NumPy pytree of the first ``num_models``."""
-    return jax.tree.map(lambda a: np.asarray(a)[:num_models], jax.device_get(tree))
+def get_program(model_config, train_config, runtime, num_classes: int, mesh) -> GridProgram:
+    """The cached ``GridProgram``, so grids of the same kind in one process compile once."""
+    key = program_key(model_config, train_config, runtime, num_classes, mesh)
+    return cached(key, lambda: GridProgram(model_config, train_config, runtime, num_classes,
+                                           mesh, key))

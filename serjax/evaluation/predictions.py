@@ -1,0 +1,56 @@
+"""Per-model TEST predictions of a model that is not trained by the grid engine (the baselines,
+the linear SVM), in the shape ``serjax.evaluation.report`` reads from a ``GridResult``, and the
+workdir files written from them (the same ``metrics.json``, ``report.md``, ``predictions.csv``
+and ``confusion.png`` as every model's, plus ``metrics.json["baseline"]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from serjax.evaluation import metrics, report
+from serjax.splits.roles import TEST, TRAIN, VAL
+
+
+@dataclasses.dataclass
+class Predictions:
+    """Per-model TEST predictions in the shape ``serjax.evaluation.report`` reads from a GridResult.
+
+    test_rows[m]: int [T_m]; test_pred[m]: int [T_m]; confusion: int [M, C, C];
+    curves: {phase: {name: float [epochs, M]}} or {} when the model has no epochs.
+    """
+    seeds: np.ndarray
+    n_train: np.ndarray
+    n_val: np.ndarray
+    n_test: np.ndarray
+    test_rows: list
+    test_pred: list
+    confusion: np.ndarray
+    timing: dict
+    curves: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def num_models(self) -> int:
+        return len(self.seeds)
+
+
+def predictions(roles: np.ndarray, seeds, true: np.ndarray, test_pred: list, num_classes: int,
+                timing: dict, curves: dict | None = None) -> Predictions:
+    """Bundles per-model predictions of each model's TEST rows (in row order) with counts."""
+    test_rows = [np.flatnonzero(r == TEST) for r in roles]
+    confusion = np.stack([metrics.confusion_from_labels(true[rows], pred, num_classes)
+                          for rows, pred in zip(test_rows, test_pred)])
+    return Predictions(np.asarray(seeds), (roles == TRAIN).sum(1), (roles == VAL).sum(1),
+                       (roles == TEST).sum(1), test_rows, [np.asarray(p) for p in test_pred],
+                       confusion, dict(timing), curves or {})
+
+
+def write_report(workdir, result: Predictions, *, folds, labels, true, files, actors,
+                 features_s: float, baseline: dict) -> dict:
+    """``serjax.evaluation.report``'s files for a baseline, plus ``metrics.json["baseline"]``."""
+    return report.write_report(workdir, result, folds=folds, labels=labels, true=true,
+                               files=files, actors=actors, features_s=features_s,
+                               extra={"baseline": baseline},
+                               title=f"serjax results: baseline {baseline['kind']}")
