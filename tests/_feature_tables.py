@@ -6,6 +6,7 @@ import numpy as np
 
 from serjax.corpora import naming
 from serjax.corpora.dataset import InMemoryTable
+from serjax.features import spec
 
 
 def speechlike(seconds: float, sr: int, f0: float, seed: int, *, silence_s: float = 0.3,
@@ -45,3 +46,13 @@ def tiny_table(n: int = 6, *, corpus: str = "ravdess", seed: int = 0, bad: dict 
         gender=col(2, np.int8), label=col(3, np.int8), sample_rate=col(4, np.int32),
         waves=[waves[i] for i in rows_sorted],
         fingerprint=fingerprint or f"tiny-{corpus}-{n}-{seed}")
+
+
+def feature_config(**features):
+    """spec's defaults on the librosa path in shards of 2 files, with ``features`` overrides."""
+    cfg = spec.default_config()
+    cfg.features.backend = "librosa"
+    cfg.features.shard_size = 2
+    for k, v in features.items():
+        cfg.features[k] = v
+    return cfg

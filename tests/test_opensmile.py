@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _feature_tables import speechlike, tiny_table
+from _feature_tables import feature_config, speechlike, tiny_table
 
 from serjax import experiment
 from serjax.config import ConfigError
@@ -17,13 +17,6 @@ from serjax.training import grid_data
 SR = 22_050
 
 
-def _config(**features):
-    cfg = spec.default_config()
-    cfg.features.backend = "librosa"
-    cfg.features.shard_size = 2
-    for k, v in features.items():
-        cfg.features[k] = v
-    return cfg
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +41,14 @@ def test_feature_set_shapes(clip, kind, shape):
 
 def test_unknown_kind_lists_the_choices():
     with pytest.raises(ValueError, match="egemaps_frames"):
-        spec.acoustic_kind(_config(acoustic="gemaps").features)
+        spec.acoustic_kind(feature_config(acoustic="gemaps").features)
     with pytest.raises(ValueError, match="not an openSMILE"):
         opensmile_sets.smile("summary")
 
 
 def test_precompute_egemaps_functionals_with_augmented_copies(tmp_path):
     table = tiny_table(4)
-    fs = precompute.precompute(table, _config(acoustic="egemaps"), tmp_path, workers=1,
+    fs = precompute.precompute(table, feature_config(acoustic="egemaps"), tmp_path, workers=1,
                                progress=False)
     assert fs.acoustic.shape == (8, 88) and fs.acoustic.dtype == np.float32
     assert fs.statistical.shape == (8, 8) and "frame_mask" not in fs.arrays
@@ -66,14 +59,14 @@ def test_precompute_egemaps_functionals_with_augmented_copies(tmp_path):
     assert len(fs.manifest["acoustic_names"]) == 88
     np.testing.assert_array_equal(fs.num_frames, 0)
     # The statistical features are the librosa path's, whatever the acoustic set.
-    librosa = precompute.precompute(table, _config(), tmp_path, workers=1, progress=False)
+    librosa = precompute.precompute(table, feature_config(), tmp_path, workers=1, progress=False)
     np.testing.assert_array_equal(fs.statistical, librosa.statistical)
     assert librosa.directory != fs.directory
 
 
 def test_precompute_llds_as_frames_and_pool_equals_inline(tmp_path):
     table = tiny_table(3)
-    cfg = _config(acoustic="egemaps_frames", max_frames=64)
+    cfg = feature_config(acoustic="egemaps_frames", max_frames=64)
     inline = precompute.precompute(table, cfg, tmp_path / "one", workers=1, progress=False)
     pooled = precompute.precompute(table, cfg, tmp_path / "two", workers=2, progress=False)
     assert inline.acoustic.shape == (6, 64, 25) and inline.frame_mask.shape == (6, 64)
@@ -86,12 +79,12 @@ def test_precompute_llds_as_frames_and_pool_equals_inline(tmp_path):
 
 
 def test_openSMILE_kinds_run_on_the_cpu_path_whatever_the_backend():
-    assert spec.feature_backend(_config(acoustic="compare", backend="jax").features) == "librosa"
-    assert spec.feature_backend(_config(acoustic="summary", backend="jax").features) == "jax"
+    assert spec.feature_backend(feature_config(acoustic="compare", backend="jax").features) == "librosa"
+    assert spec.feature_backend(feature_config(acoustic="summary", backend="jax").features) == "jax"
 
 
 def test_features_suit_model_kinds():
-    cfg = _config(acoustic="egemaps_frames")
+    cfg = feature_config(acoustic="egemaps_frames")
     cfg.model = networks.default_model_config()
     with pytest.raises(ConfigError, match="frames_cnn"):
         experiment.check_features_suit_model(cfg)
@@ -118,7 +111,7 @@ def test_fusion_extractor_reads_functionals(width):
 
 
 def test_speaker_norm_standardises_opensmile_rows_per_speaker(tmp_path):
-    fs = precompute.precompute(tiny_table(6), _config(acoustic="egemaps"), tmp_path, workers=1,
+    fs = precompute.precompute(tiny_table(6), feature_config(acoustic="egemaps"), tmp_path, workers=1,
                                progress=False)
     data = {"acoustic": np.asarray(fs.acoustic), "statistical": np.asarray(fs.statistical),
             "actor": np.asarray(fs.actor)}

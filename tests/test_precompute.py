@@ -4,18 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from _feature_tables import speechlike, tiny_table
+from _feature_tables import feature_config, speechlike, tiny_table
 
 from serjax.features import extract, precompute, spec, store
-
-
-def _config(**features):
-    cfg = spec.default_config()
-    cfg.features.backend = "librosa"
-    cfg.features.shard_size = 2
-    for k, v in features.items():
-        cfg.features[k] = v
-    return cfg
 
 
 def _count_shards(monkeypatch):
@@ -32,7 +23,7 @@ def _count_shards(monkeypatch):
 
 def test_rows_fields_and_augmented_copies(tmp_path):
     table = tiny_table(4)
-    fs = precompute.precompute(table, _config(), tmp_path, workers=1, progress=False)
+    fs = precompute.precompute(table, feature_config(), tmp_path, workers=1, progress=False)
     assert fs.num_rows == 8                       # each file + one augmented copy
     assert fs.acoustic.shape == (8, 162) and fs.acoustic.dtype == np.float32
     assert fs.statistical.shape == (8, 8) and fs.gender.dtype == np.int8
@@ -54,16 +45,16 @@ def test_rows_fields_and_augmented_copies(tmp_path):
 def test_cache_hit_miss_and_invalidation(tmp_path, monkeypatch):
     table = tiny_table(4)
     calls = _count_shards(monkeypatch)
-    first = precompute.precompute(table, _config(), tmp_path, workers=1, progress=False)
+    first = precompute.precompute(table, feature_config(), tmp_path, workers=1, progress=False)
     assert len(calls) == 2                               # 4 files, 2 per shard
-    again = precompute.precompute(table, _config(shard_size=3, jax_batch_size=8), tmp_path,
+    again = precompute.precompute(table, feature_config(shard_size=3, jax_batch_size=8), tmp_path,
                                   workers=1, progress=False)
     assert len(calls) == 2 and again.directory == first.directory      # hit: no work
-    changed = precompute.precompute(table, _config(hop_length=256), tmp_path, workers=1,
+    changed = precompute.precompute(table, feature_config(hop_length=256), tmp_path, workers=1,
                                     progress=False)
     assert len(calls) == 4 and changed.directory != first.directory    # miss
     other_data = tiny_table(4, fingerprint="rebuilt")
-    precompute.precompute(other_data, _config(), tmp_path, workers=1, progress=False)
+    precompute.precompute(other_data, feature_config(), tmp_path, workers=1, progress=False)
     assert len(calls) == 6
     assert len(list(tmp_path.glob("features-*[!l]"))) == 3
     assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob(".tmp-*"))
@@ -71,7 +62,7 @@ def test_cache_hit_miss_and_invalidation(tmp_path, monkeypatch):
 
 def test_resume_after_interruption_redoes_only_missing_shards(tmp_path, monkeypatch):
     table = tiny_table(6)
-    clean = precompute.precompute(table, _config(), tmp_path / "clean", workers=1,
+    clean = precompute.precompute(table, feature_config(), tmp_path / "clean", workers=1,
                                   progress=False)
     calls = _count_shards(monkeypatch)
     original_write = store.write_shard
@@ -82,10 +73,10 @@ def test_resume_after_interruption_redoes_only_missing_shards(tmp_path, monkeypa
 
     monkeypatch.setattr(store, "write_shard", crash_after_first)
     with pytest.raises(KeyboardInterrupt):
-        precompute.precompute(table, _config(), tmp_path / "run", workers=1, progress=False)
+        precompute.precompute(table, feature_config(), tmp_path / "run", workers=1, progress=False)
     assert len(calls) == 1 and len(list((tmp_path / "run").glob("*.partial/shard-*.npz"))) == 1
     monkeypatch.setattr(store, "write_shard", original_write)
-    resumed = precompute.precompute(table, _config(), tmp_path / "run", workers=1,
+    resumed = precompute.precompute(table, feature_config(), tmp_path / "run", workers=1,
                                     progress=False)
     assert len(calls) == 3                     # 3 shards in all; the finished one not redone
     for name in clean.arrays:
@@ -99,7 +90,7 @@ def test_bad_rows_skipped_and_reported_with_path(tmp_path):
            3: speechlike(0.02, 16_000, f0=200.0, seed=4, silence_s=0.0),  # too short
            4: nan_wave}
     table = tiny_table(6, bad=bad)
-    fs = precompute.precompute(table, _config(), tmp_path, workers=1, progress=False)
+    fs = precompute.precompute(table, feature_config(), tmp_path, workers=1, progress=False)
     skipped = fs.manifest["skipped"]
     reasons = {(s["path"], s["copy"]): s["reason"] for s in skipped}
     expected_reason = {0: "silence", 1: "too_short", 2: "non_finite"}
@@ -115,7 +106,7 @@ def test_bad_rows_skipped_and_reported_with_path(tmp_path):
 
 def test_bit_identical_reruns_and_frames_kind(tmp_path):
     table = tiny_table(3)
-    cfg = _config(acoustic="frames", max_frames=40, frames_dtype="float16")
+    cfg = feature_config(acoustic="frames", max_frames=40, frames_dtype="float16")
     a = precompute.precompute(table, cfg, tmp_path / "a", workers=1, progress=False)
     b = precompute.precompute(table, cfg, tmp_path / "b", workers=1, progress=False)
     for name in a.arrays:
@@ -128,8 +119,8 @@ def test_bit_identical_reruns_and_frames_kind(tmp_path):
 
 def test_jax_backend_matches_librosa_backend(tmp_path):
     table = tiny_table(3)
-    ref = precompute.precompute(table, _config(), tmp_path, workers=1, progress=False)
-    fast = precompute.precompute(table, _config(backend="jax", jax_batch_size=4), tmp_path,
+    ref = precompute.precompute(table, feature_config(), tmp_path, workers=1, progress=False)
+    fast = precompute.precompute(table, feature_config(backend="jax", jax_batch_size=4), tmp_path,
                                  workers=1, progress=False)
     assert fast.directory != ref.directory and fast.manifest["backend"] == "jax"
     scale = np.abs(ref.acoustic).max(axis=1, keepdims=True)
@@ -140,9 +131,9 @@ def test_jax_backend_matches_librosa_backend(tmp_path):
 
 def test_process_pool_equals_in_process(tmp_path):
     table = tiny_table(4)
-    inline = precompute.precompute(table, _config(), tmp_path / "one", workers=1,
+    inline = precompute.precompute(table, feature_config(), tmp_path / "one", workers=1,
                                    progress=False)
-    pooled = precompute.precompute(table, _config(), tmp_path / "two", workers=2,
+    pooled = precompute.precompute(table, feature_config(), tmp_path / "two", workers=2,
                                    progress=False)
     for name in inline.arrays:
         np.testing.assert_array_equal(pooled.arrays[name], inline.arrays[name])

@@ -23,7 +23,6 @@ from __future__ import annotations
 import collections
 import json
 import logging
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -35,11 +34,9 @@ from serjax.corpora.audio_file import MIN_DURATION_S, BadAudio, read_int16
 from serjax.corpora.discover import DatasetError
 from serjax.corpora.tfds_base import (
     GENDER_NAMES,
-    MANIFEST_NAME,
-    RECORD_INDEX_NAME,
     builder_name,
-    scan_records,
-    warn_about_skips,
+    save_manifest,
+    save_record_index,
 )
 
 NAME = builder_name("manifest")
@@ -167,15 +164,10 @@ class ManifestCorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=T
 
     def _download_and_prepare(self, dl_manager, download_config=None):
         super()._download_and_prepare(dl_manager, download_config)
-        self.manifest = build_manifest(self)
-        warn_about_skips(self.corpus.name, self.manifest)
-        with open(Path(self.data_dir) / MANIFEST_NAME, "w", encoding="utf-8") as f:
-            json.dump(self.manifest, f, indent=1)
+        save_manifest(self, self.corpus.name, build_manifest(self))
 
     def _post_download_and_prepare_hook(self) -> None:
-        index = {"num_records": self.manifest["num_examples"], "columns": scan_records(self)}
-        with open(self.data_path / RECORD_INDEX_NAME, "w", encoding="utf-8") as f:
-            json.dump(index, f, separators=(",", ":"))
+        save_record_index(self)
 
 
 def _gender_name(gender: int) -> str:

@@ -121,18 +121,27 @@ class CorpusBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     def _download_and_prepare(self, dl_manager, download_config=None):
         super()._download_and_prepare(dl_manager, download_config)
-        self.manifest = build_manifest(self)
-        warn_about_skips(self.CORPUS, self.manifest)
-        # data_dir is still TFDS's temporary folder: the manifest appears with the records.
-        with open(Path(self.data_dir) / MANIFEST_NAME, "w", encoding="utf-8") as f:
-            json.dump(self.manifest, f, indent=1)
+        save_manifest(self, self.CORPUS, build_manifest(self))
 
     def _post_download_and_prepare_hook(self) -> None:
-        # Runs once the records sit in their final version folder (the index reads them back;
-        # without it, serjax.corpora.dataset.load scans the records instead).
-        index = {"num_records": self.manifest["num_examples"], "columns": scan_records(self)}
-        with open(self.data_path / RECORD_INDEX_NAME, "w", encoding="utf-8") as f:
-            json.dump(index, f, separators=(",", ":"))
+        save_record_index(self)
+
+
+def save_manifest(builder: tfds.core.DatasetBuilder, corpus: str, manifest: dict) -> None:
+    """Keeps ``manifest`` on the builder, warns about skipped files and writes it beside the
+    records (``data_dir`` is still TFDS's temporary folder: it appears with the records)."""
+    builder.manifest = manifest
+    warn_about_skips(corpus, manifest)
+    with open(Path(builder.data_dir) / MANIFEST_NAME, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1)
+
+
+def save_record_index(builder: tfds.core.DatasetBuilder) -> None:
+    """Runs once the records sit in their final version folder (the index reads them back;
+    without it, serjax.corpora.dataset.load scans the records instead)."""
+    index = {"num_records": builder.manifest["num_examples"], "columns": scan_records(builder)}
+    with open(builder.data_path / RECORD_INDEX_NAME, "w", encoding="utf-8") as f:
+        json.dump(index, f, separators=(",", ":"))
 
 
 def scan_records(builder: tfds.core.DatasetBuilder) -> dict[str, list]:
