@@ -118,15 +118,7 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
                               workdir=workdir, progress=progress)
     if not main:
         return {}
-    summary = report.write_report(workdir, result, folds=[s.fold for s in grid.splits],
-                                  labels=list(grid.labels), true=grid.data["label"],
-                                  files=grid.files, actors=grid.actors, features_s=features_s,
-                                  protocol=grid.protocol,
-                                  speaker_norm=config.train.get("speaker_norm", False))
-    if config.data.corpus == sources.EMOBOX:   # each fold's predictions in EmoBox's format
-        report.write_emobox_predictions(workdir, result, folds=[s.fold for s in grid.splits],
-                                        labels=list(grid.labels), true=grid.data["label"],
-                                        keys=grid.keys)
+    summary = report.write_grid_report(workdir, result, grid, config, features_s=features_s)
     if progress:
         report.print_table(summary)
         print(f"outputs in {workdir}/ (metrics.json, report.md, confusion.png, "

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from _grid_fixtures import actor_fold_roles, synthetic_arrays
 
+from serjax.evaluation import predictions, report
 from serjax.paper import baselines, raw_waveform
 from serjax.splits.roles import TEST, TRAIN
 from serjax.training import runtime, train
@@ -28,7 +29,7 @@ def test_random_forest_predicts_each_models_test_rows_deterministically():
     assert [len(p) for p in preds] == list((roles == TEST).sum(1))
     assert all(np.array_equal(a, b) for a, b in zip(preds, again))
     assert timing["compile_s"] == 0.0 and timing["train_s"] > 0
-    result = baselines.predictions(roles, seeds, data["label"], preds, 4, timing)
+    result = predictions.predictions(roles, seeds, data["label"], preds, 4, timing)
     accuracy = np.trace(result.confusion.sum(0)) / result.confusion.sum()
     assert accuracy > 0.6  # well-separated classes; chance is 0.25
     assert result.confusion.sum() == (roles == TEST).sum()
@@ -38,7 +39,7 @@ def test_random_forest_predicts_each_models_test_rows_deterministically():
 def test_predictions_counts_match_hand_confusion():
     roles = np.array([[TRAIN, TEST, TEST, TEST], [TEST, TRAIN, TRAIN, TEST]], np.int8)
     true = np.array([0, 1, 1, 0])
-    result = baselines.predictions(roles, [0, 1], true, [[1, 0, 0], [0, 1]], 2, {})
+    result = predictions.predictions(roles, [0, 1], true, [[1, 0, 0], [0, 1]], 2, {})
     np.testing.assert_array_equal(result.confusion[0], [[1, 0], [1, 1]])
     np.testing.assert_array_equal(result.confusion[1], [[1, 1], [0, 0]])
     assert result.num_models == 2
@@ -50,11 +51,12 @@ def test_write_report_has_per_model_entries_and_baseline_kind(tmp_path):
     cfg = baselines.default_baseline_config("random_forest")
     cfg.n_estimators = 5
     preds, timing = baselines.random_forest(data, roles, seeds, cfg)
-    result = baselines.predictions(roles, seeds, data["label"], preds, 4, timing)
+    result = predictions.predictions(roles, seeds, data["label"], preds, 4, timing)
     files = np.array([f"ravdess/f{i}.wav" for i in range(len(data["label"]))])
-    summary = baselines.write_report(tmp_path, result, folds=folds, labels=list("abcd"),
-                                     true=data["label"], files=files, actors=files,
-                                     features_s=1.0, baseline={"kind": "random_forest"})
+    summary = report.write_report(tmp_path, result, folds=folds, labels=list("abcd"),
+                                  true=data["label"], files=files, actors=files, features_s=1.0,
+                                  extra={"baseline": {"kind": "random_forest"}},
+                                  title="serjax results: baseline random_forest")
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["baseline"] == {"kind": "random_forest"}
     assert [(m["fold"], m["seed"]) for m in saved["models"]] == [(0, 0), (1, 0), (2, 0)]

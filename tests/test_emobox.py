@@ -118,6 +118,21 @@ def test_given_folds_run_end_to_end_and_write_emobox_predictions(corpus, tmp_pat
         assert hits == pytest.approx(summary["models"][k - 1]["accuracy"])
 
 
+
+def test_a_baseline_on_emobox_folds_labels_the_protocol_and_writes_emobox_predictions(
+        corpus, tmp_path):
+    """Baselines report through the same function as SER-FusionNet: same protocol label, same
+    EmoBox prediction files."""
+    folder, root, records, cache = corpus
+    summary = experiment.run_cv(
+        _config(folder, root, cache, "--config.baseline.kind=linear_svm"), tmp_path,
+        progress=False)
+    assert summary["baseline"]["kind"] == "linear_svm"
+    assert summary["protocol"].startswith("speaker-independent (given folds")
+    for k in (1, 2, 3):
+        preds = (tmp_path / "emobox" / f"fold_{k}" / "seed_0" / "predictions.jsonl").read_text()
+        assert len(preds.strip().split("\n")) == 16
+
 def test_folds_sharing_speakers_run_speaker_dependent_with_val_from_train(corpus, tmp_path):
     """EmoDB-like folds (split by statement, every speaker in every fold): labelled
     speaker-dependent; VAL is a stratified share of each fold's TRAIN files, never TEST."""

@@ -2,13 +2,12 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from serjax import config as config_lib
 from serjax import experiment
 from serjax.corpora import naming, sources
-from serjax.splits import folds, schemes
+from serjax.splits import schemes
 
 
 def _config(**overrides):

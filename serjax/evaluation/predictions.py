@@ -1,7 +1,6 @@
 """Per-model TEST predictions of a model that is not trained by the grid engine (the baselines,
-the linear SVM), in the shape ``serjax.evaluation.report`` reads from a ``GridResult``, and the
-workdir files written from them (the same ``metrics.json``, ``report.md``, ``predictions.csv``
-and ``confusion.png`` as every model's, plus ``metrics.json["baseline"]``).
+the linear SVM), in the shape ``serjax.evaluation.report`` reads from a ``GridResult``, so that
+``report.write_grid_report`` writes the same workdir files for them as for every model.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from serjax.evaluation import metrics, report
+from serjax.evaluation import metrics
 from serjax.splits.roles import TEST, TRAIN, VAL
 
 
@@ -45,12 +44,3 @@ def predictions(roles: np.ndarray, seeds, true: np.ndarray, test_pred: list, num
     return Predictions(np.asarray(seeds), (roles == TRAIN).sum(1), (roles == VAL).sum(1),
                        (roles == TEST).sum(1), test_rows, [np.asarray(p) for p in test_pred],
                        confusion, dict(timing), curves or {})
-
-
-def write_report(workdir, result: Predictions, *, folds, labels, true, files, actors,
-                 features_s: float, baseline: dict) -> dict:
-    """``serjax.evaluation.report``'s files for a baseline, plus ``metrics.json["baseline"]``."""
-    return report.write_report(workdir, result, folds=folds, labels=labels, true=true,
-                               files=files, actors=actors, features_s=features_s,
-                               extra={"baseline": baseline},
-                               title=f"serjax results: baseline {baseline['kind']}")

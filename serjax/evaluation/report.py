@@ -249,3 +249,22 @@ def write_report(workdir, result, *, folds, labels, true, files, actors,
         plot_learning_curves(result.curves, folds, out / "learning_curves.png")
     write_predictions(out / "predictions.csv", result, folds, labels, true, files, actors)
     return summary
+
+
+def write_grid_report(workdir, result, grid, config, *, features_s: float = 0.0,
+                      baseline: dict | None = None) -> dict:
+    """``write_report`` for a trained grid (``splits.grid_inputs.GridInputs``) under ``config``,
+    for SER-FusionNet and every baseline alike: the protocol, the transductive label when
+    ``train.speaker_norm`` is on, ``metrics.json["baseline"]`` for a baseline, and EmoBox's
+    prediction files for an EmoBox corpus."""
+    folds = [s.fold for s in grid.splits]
+    summary = write_report(
+        workdir, result, folds=folds, labels=list(grid.labels), true=grid.data["label"],
+        files=grid.files, actors=grid.actors, features_s=features_s,
+        extra={"baseline": baseline} if baseline else None,
+        title=f"serjax results: baseline {baseline['kind']}" if baseline else "serjax results",
+        protocol=grid.protocol, speaker_norm=bool(config.train.get("speaker_norm", False)))
+    if config.data.corpus == "emobox":  # each fold's predictions in EmoBox's format
+        write_emobox_predictions(workdir, result, folds=folds, labels=list(grid.labels),
+                                 true=grid.data["label"], keys=grid.keys)
+    return summary

@@ -29,11 +29,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from serjax import config as config_lib
 from serjax import experiment
 from serjax.evaluation import report
 from serjax.evaluation import workdir as workdir_lib
-from serjax.evaluation.predictions import Predictions, predictions, write_report  # noqa: F401
+from serjax.evaluation.predictions import predictions
 from serjax.features import precompute
 from serjax.models import networks
 from serjax.paper import raw_waveform
@@ -195,10 +194,8 @@ def run_baseline(config: ml_collections.ConfigDict, workdir, progress: bool = Tr
                                                                       progress, workdir)
     result = predictions(roles, seeds, grid.data["label"], preds, len(grid.labels),
                          timing, curves)
-    summary = write_report(workdir, result, folds=[s.fold for s in grid.splits],
-                           labels=list(grid.labels), true=grid.data["label"], files=grid.files,
-                           actors=grid.actors, features_s=features_s,
-                           baseline={"kind": kind, **extra})
+    summary = report.write_grid_report(workdir, result, grid, config, features_s=features_s,
+                                       baseline={"kind": kind, **extra})
     if progress:
         report.print_table(summary)
     return summary

@@ -35,7 +35,7 @@ from sklearn.svm import SVC
 from serjax.config import ConfigError
 from serjax.evaluation import report
 from serjax.evaluation import workdir as workdir_lib
-from serjax.evaluation.predictions import predictions, write_report
+from serjax.evaluation.predictions import predictions
 from serjax.features import precompute, spec
 from serjax.splits import grid_inputs as grid_inputs_lib
 from serjax.splits.roles import TEST, TRAIN
@@ -103,12 +103,10 @@ def run_baseline(config: ml_collections.ConfigDict, workdir, progress: bool = Tr
     seeds = [s.seed for s in grid.splits]
     result = predictions(grid.roles, seeds, grid.data["label"], preds, len(grid.labels), timing)
     speaker_norm = bool(config.train.get("speaker_norm", False))
-    summary = write_report(workdir, result, folds=[s.fold for s in grid.splits],
-                           labels=list(grid.labels), true=grid.data["label"], files=grid.files,
-                           actors=grid.actors, features_s=features_s,
-                           baseline={"kind": "linear_svm", "C": C,
-                                     "features": config.features.acoustic,
-                                     "speaker_norm": speaker_norm})
+    summary = report.write_grid_report(
+        workdir, result, grid, config, features_s=features_s,
+        baseline={"kind": "linear_svm", "C": C, "features": config.features.acoustic,
+                  "speaker_norm": speaker_norm})
     if progress:
         report.print_table(summary)
     return summary
