@@ -156,8 +156,8 @@ def train_models(waves: np.ndarray, labels: np.ndarray, roles: np.ndarray, seeds
     finally:
         if writer is not None:
             writer.close()
-    logits, _ = program.test(state["raw"].best_params, scaler, x, y, test_d)
-    _, _, preds = train.per_model_predictions(logits, rows.test, m)
+    probs, _ = program.test(state["raw"].best_params, scaler, x, y, test_d)
+    _, _, preds = train.per_model_predictions(probs, rows.test, m)
     timing = {"compile_s": programs.compile_seconds() - compile_start,
               "train_s": time.perf_counter() - start - (programs.compile_seconds()
                                                         - compile_before)}

@@ -156,7 +156,8 @@ def seed_keys(seeds: jax.Array, stream: int) -> jax.Array:
 
 
 class PhaseProgram:
-    """One training phase of every model: jitted init, epoch and TEST predictions.
+    """One training phase of every model: jitted init, epoch and TEST predictions (class
+    probabilities and confusion counts).
 
     ``inputs_axis``: None when every model reads the same inputs (the acoustic features, the
     waveforms), 0 when each has its own (the fused features of its own extractor). Models
@@ -186,7 +187,8 @@ class PhaseProgram:
         def test(params, scaler, inputs, labels, test_rows):
             def one(p, sc, x, rows):
                 logits = model_step.predict_logits(spec, p, sc, x, rows)
-                return logits, metrics.confusion_counts(logits, labels, rows, num_classes)
+                return (jax.nn.softmax(logits, -1),
+                        metrics.confusion_counts(logits, labels, rows, num_classes))
             return jax.vmap(one, in_axes=(0, 0, inputs_axis, 0))(params, scaler, inputs,
                                                                  test_rows)
 
@@ -194,6 +196,7 @@ class PhaseProgram:
         # tell "extractor_epoch" from "classifier_epoch"
         for fn, what in ((init, "init"), (epoch, "epoch"), (test, "test")):
             fn.__name__ = fn.__qualname__ = f"{spec.name}_{what}"
+        self.init_states = init  # pure, for programs that initialise several phases in one jit
         self.init = jit(init, mesh)
         self.epoch = jit(epoch, mesh, opt_level=opt_level, donate=True)
         self.test = jit(test, mesh)
@@ -275,6 +278,11 @@ class GridProgram:
         def fused_from_deep(deep, data, train_rows):  # deep [M, N, D] (training.host_input)
             return jax.vmap(fuse_and_fit, in_axes=(0, None, 0))(deep, data, train_rows)
 
+        def init(seeds, example1, example2):  # both phases in one program: one compile
+            return self.phase1.init_states(seeds, example1), self.phase2.init_states(seeds,
+                                                                                  example2)
+
+        self.init = jit(init, mesh)
         self.scaler1 = jit(scaler1, mesh)
         self._fused = jit(fused_inputs, mesh, opt_level=self.opt_level)
         self.fused_from_deep = jit(fused_from_deep, mesh, opt_level=self.opt_level)

@@ -27,7 +27,6 @@ import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -162,14 +161,15 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     all_rows_d = sharding.put_replicated(all_rows, mesh)
 
     width = networks.fused_width(model_config, data["statistical"].shape[1])
+    fused_example = np.zeros((1, width), np.float32)
     if stream is None:
         acoustic = programs.extractor_inputs(dev)
-        state1 = program.phase1.init(seeds_d, acoustic)
+        state1, state2 = program.init(seeds_d, acoustic, fused_example)
         scaler1 = program.scaler1(acoustic, train_d)
     else:
-        state1 = program.phase1.init(seeds_d, host_input.example_rows(host_inputs, mesh))
+        state1, state2 = program.init(seeds_d, host_input.example_rows(host_inputs, mesh),
+                                      fused_example)
         scaler1 = stream.scaler1(host_inputs, n, train_d)
-    state2 = program.phase2.init(seeds_d, np.zeros((1, width), np.float32))
     scaler2 = put_m(Scaler(np.zeros((padded, width), np.float32),
                            np.ones((padded, width), np.float32)))
 
@@ -228,12 +228,12 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         if writer is not None:
             writer.close()
     inputs, _ = fused_inputs(state)
-    logits, confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
-                                            inputs, dev["label"], test_d)
+    probs, confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
+                                           inputs, dev["label"], test_d)
     jax.block_until_ready(confusion)
     train_s = time.perf_counter() - start - (programs.compile_seconds() - compile_before)
 
-    result = _collect(state, logits, confusion, roles, seeds, rows.test, num_classes,
+    result = _collect(state, probs, confusion, roles, seeds, rows.test, num_classes,
                       {"compile_s": programs.compile_seconds() - compile_start,
                        "train_s": train_s})
     if workdir is not None:
@@ -241,11 +241,10 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     return result
 
 
-def per_model_predictions(logits, test_rows: np.ndarray, num_models: int):
+def per_model_predictions(probs, test_rows: np.ndarray, num_models: int):
     """(TEST rows, class probabilities, predicted classes) per model from the padded device
-    ``logits [M_padded, T, C]`` and ``test_rows [M_padded, T]`` (``-1`` = padding)."""
-    logits = sharding.to_host(logits, num_models)
-    probs = np.asarray(jax.nn.softmax(jnp.asarray(logits), -1))
+    ``probs [M_padded, T, C]`` and ``test_rows [M_padded, T]`` (``-1`` = padding)."""
+    probs = sharding.to_host(probs, num_models)
     rows, prob_list, pred_list = [], [], []
     for i in range(num_models):
         valid = test_rows[i] >= 0
@@ -255,10 +254,10 @@ def per_model_predictions(logits, test_rows: np.ndarray, num_models: int):
     return rows, prob_list, pred_list
 
 
-def _collect(state, logits, confusion, roles, seeds, test_rows, num_classes,
+def _collect(state, probs, confusion, roles, seeds, test_rows, num_classes,
              timing) -> GridResult:
     m = len(seeds)
-    rows, prob_list, pred_list = per_model_predictions(logits, test_rows, m)
+    rows, prob_list, pred_list = per_model_predictions(probs, test_rows, m)
     curves = {name: {c: curve[:, :m] for c, curve in zip(metrics._fields, metrics)}
               for name, metrics in state["curves"].items()}
     params = sharding.to_host({"extractor": state["phase1"].best_params,
