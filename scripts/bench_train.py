@@ -4,6 +4,7 @@
   python scripts/bench_train.py --epochs 5 --seeds 1,5,10      # what docs/benchmarks.md shows
   python scripts/bench_train.py --options                      # conv / pool / scan choices
   python scripts/bench_train.py --groups [--frames]            # all models at once vs groups
+  python scripts/bench_train.py --raw                          # the raw-waveform baseline
 
 Data: synthetic arrays shaped like augmented RAVDESS (N = 2,880 rows, F = 162 acoustic,
 8 statistical, gender, 8 classes, 24 actors in 6 actor folds). For M = 6 folds × S seeds:
@@ -28,6 +29,7 @@ import numpy as np
 import optax
 
 from serjax.models import networks
+from serjax.paper import baselines, raw_waveform
 from serjax.training import grid_data, programs, runtime, sharding, train
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests"))
@@ -235,6 +237,30 @@ def bench_groups(frames: bool = False, conv: str = "im2col", steps: int = 16,
     return rows
 
 
+def bench_raw(epochs: int = 3) -> dict:
+    """The raw-waveform baseline (``serjax.paper.raw_waveform``) at the paper's shape: 1,440
+    clips of 3 s at 4 kHz (tones by class + noise), 24 actors in 6 folds × 3 seeds = 18
+    models, early stopping off; wall, compile and training seconds."""
+    rng = np.random.default_rng(0)
+    n, length = 1440, 12000
+    label = np.arange(n) % 8
+    t = np.arange(length) / 4000.0
+    waves = np.sin(2 * np.pi * (100 + 60 * label)[:, None] * t) + rng.standard_normal((n, length))
+    waves = (waves / np.sqrt(np.mean(waves ** 2, 1, keepdims=True))).astype(np.float32)
+    roles, _, seeds = actor_fold_roles(np.arange(n) % 24, 6, 3)
+    config = train.default_train_config()
+    config.epochs, config.early_stop_patience = epochs, 0
+    start = time.perf_counter()
+    _, timing, curves = raw_waveform.train_models(
+        waves, label, roles, seeds, baselines.default_baseline_config("raw_waveform"), config,
+        8, progress=False)
+    row = {"models": len(seeds), "epochs": epochs, "wall_s": time.perf_counter() - start,
+           **timing, "last_train_loss": float(np.nanmean(curves[raw_waveform.PHASE]
+                                                          ["train_loss"][-1]))}
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=25)
@@ -245,6 +271,8 @@ def main():
                         help="models vmapped all at once vs in groups (runtime.models_per_group)")
     parser.add_argument("--frames", action="store_true",
                         help="with --groups: the frame-level frames_cnn extractor")
+    parser.add_argument("--raw", action="store_true",
+                        help="time the raw-waveform baseline (18 models, 3 epochs)")
     parser.add_argument("--conv", default="im2col", choices=networks.CONV_IMPLS,
                         help="with --groups: the convolution (runtime.conv_impl)")
     args = parser.parse_args()
@@ -255,6 +283,9 @@ def main():
         return
     if args.groups:
         bench_groups(frames=args.frames, conv=args.conv)
+        return
+    if args.raw:
+        bench_raw()
         return
     data = synthetic_arrays(args.rows, 162, 8, 24, separation=1.0, seed=0)
     model_config = networks.default_model_config()
