@@ -15,15 +15,6 @@ from serjax.models import networks
 
 STREAM_MODES = ("auto", "resident", "stream")
 
-#: Fields that lived in ``config.train`` / ``config.model`` before this section existed →
-#: their name here (``train.check_train_config`` refuses a train config that still sets one).
-FROM_TRAIN = {"scan_unroll": "scan_unroll", "eval_batch_size": "eval_batch_size",
-              "model_chunk": "models_per_group", "stream": "stream",
-              "stream_steps": "stream_steps", "stream_fraction": "stream_fraction",
-              "checkpoint_every": "checkpoint_every", "xla_opt_level": "xla_opt_level"}
-FROM_MODEL = {"conv_impl": "conv_impl", "pool_impl": "pool_impl",
-              "dropout_impl": "dropout_impl"}
-
 #: ``runtime.models_per_group='auto'`` on a CPU: models per group. Each model's im2col patches
 #: (3.3 MB for the paper's extractor at batch 64, ~17 MB for frames_cnn) should stay in the
 #: core's 2 MB L2 / the shared cache; measured by ``scripts/bench_train.py --groups``.

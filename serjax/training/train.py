@@ -30,6 +30,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from serjax import config as config_lib
 from serjax.models import networks
 from serjax.splits.roles import TEST, TRAIN, VAL
 from serjax.training import checkpoint, grid_data, host_input, loop, programs, sharding
@@ -62,10 +63,9 @@ def default_train_config() -> ml_collections.ConfigDict:
 def check_train_config(c: ml_collections.ConfigDict) -> None:
     """Raises ValueError naming the bad field of a train config (the one place epochs and
     batch size are checked; ``experiment.validate`` calls it)."""
-    moved = sorted(set(c.keys()) & set(runtime_lib.FROM_TRAIN))
-    if moved:
-        raise ValueError(f"train.{moved[0]} moved to runtime."
-                         f"{runtime_lib.FROM_TRAIN[moved[0]]}; set it there")
+    moved = sorted(f"train.{name}" for name in c.keys() if f"train.{name}" in config_lib.MOVED)
+    if moved:  # a train config built in code with a field that moved (config_lib.MOVED)
+        raise ValueError(f"{moved[0]} moved to {config_lib.MOVED[moved[0]]}; set it there")
     if int(c.epochs) < 1:
         raise ValueError(f"train.epochs={c.epochs}: need at least one epoch")
     if int(c.batch_size) < 1:
