@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 import soundfile
 
-from serjax.corpora import naming
+from serjax.corpora import audio_file, naming
 from serjax.corpora.dataset import InMemoryTable
 
 EMOTIONS = {"04": "sad", "05": "angry"}
@@ -89,9 +89,8 @@ def write_utterances(audio_dir: pathlib.Path) -> list[pathlib.Path]:
 
 
 def memory_table(paths: list[pathlib.Path], audio_dir: pathlib.Path) -> InMemoryTable:
-    from serjax.corpora import discover
     infos = [naming.parse("ravdess", p.name) for p in paths]
-    reads = [discover.read_wav(p) for p in paths]
+    reads = [audio_file.read_int16(p) for p in paths]
     return InMemoryTable(
         corpus=np.array(["ravdess"] * len(paths)),
         path=np.array([p.relative_to(audio_dir).as_posix() for p in paths]),

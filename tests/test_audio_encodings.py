@@ -201,7 +201,7 @@ def test_non_finite_samples_get_their_own_reason(tmp_path, bad_value):
     data[[100, 5000, 9000]] = bad_value
     path = tmp_path / "1001_DFA_ANG_XX.wav"
     soundfile.write(path, data, 16_000, subtype="FLOAT")
-    with pytest.raises(discover.BadAudio, match=r"non-finite samples \(NaN/Inf\): 3 of") as err:
+    with pytest.raises(audio_file.BadAudio, match=r"non-finite samples \(NaN/Inf\): 3 of") as err:
         audio_file.read_int16(path)
     assert err.value.reason == "non_finite" and str(path) in str(err.value)
     assert "silence" not in str(err.value)
@@ -227,7 +227,7 @@ def test_truncated_compressed_files_are_skipped_with_the_reason(tmp_path, suffix
     path = tmp_path / f"x.{suffix}"
     write(path, twin(16_000)[:16_000], 16_000, fmt, subtype)
     _half(path)
-    with pytest.raises(discover.BadAudio, match=message) as err:
+    with pytest.raises(audio_file.BadAudio, match=message) as err:
         audio_file.read_int16(path)
     assert err.value.reason == reason and str(path) in str(err.value)
 
@@ -235,7 +235,7 @@ def test_truncated_compressed_files_are_skipped_with_the_reason(tmp_path, suffix
 def test_content_must_match_the_suffix_but_unknown_suffixes_read(tmp_path):
     ref = twin(16_000)
     write(tmp_path / "x.mp3", ref, 16_000, "FLAC", "PCM_16")
-    with pytest.raises(discover.BadAudio, match=r"x.mp3: not an MP3 file \(it is FLAC\)") as err:
+    with pytest.raises(audio_file.BadAudio, match=r"x.mp3: not an MP3 file \(it is FLAC\)") as err:
         audio_file.read_int16(tmp_path / "x.mp3")
     assert err.value.reason == "wrong_format"
     write(tmp_path / "x.aiff", ref, 16_000, "AIFF", "PCM_16")   # no rule for .aiff: any format

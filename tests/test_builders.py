@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import SYNTH_SCALE, TINY_COUNTS, TINY_DUPLICATES, write_wav
 
-from serjax.corpora import dataset, discover, naming
+from serjax.corpora import audio_file, dataset, naming
 from serjax.corpora.tfds_base import GENDER_NAMES, MANIFEST_NAME
 from serjax.synth import corpus as synth
 
@@ -77,7 +77,7 @@ def test_load_table_matches_the_plan(synth_root, synth_built, corpus):
     assert set(table.corpus) == {corpus}
     assert set(table.sample_rate.tolist()) == {naming.NATIVE_RATES[corpus]}
     for i in (0, len(table) - 1):
-        audio, rate = discover.read_wav(synth_root / corpus / table.path[i])
+        audio, rate = audio_file.read_int16(synth_root / corpus / table.path[i])
         np.testing.assert_array_equal(table.audio(i), audio)
         assert table.num_samples[i] == len(audio)
     assert table.gender.dtype == np.int8 and table.label.dtype == np.int8
@@ -118,7 +118,7 @@ def test_ravdess_mixed_rates_and_stereo_downmix(tiny_root, tiny_built):
     assert collections.Counter(table.sample_rate.tolist()) == {48_000: 21, 22_050: 11}
     stereo = "Actor_01/03-01-03-01-02-01-01.wav"   # the 6th file written (channels=2)
     i = list(table.path).index(stereo)
-    expected, _ = discover.read_wav(tiny_root / "ravdess" / stereo)
+    expected, _ = audio_file.read_int16(tiny_root / "ravdess" / stereo)
     np.testing.assert_array_equal(table.audio(i), expected)
 
 

@@ -101,11 +101,11 @@ def test_fingerprint_changes_with_folder_contents(tmp_path):
 
 def test_read_wav_mono_and_stereo_downmix(tmp_path):
     mono = write_wav(tmp_path / "m.wav", 22_050)
-    audio, rate = discover.read_wav(tmp_path / "m.wav")
+    audio, rate = audio_file.read_int16(tmp_path / "m.wav")
     assert rate == 22_050 and audio.dtype == np.int16
     np.testing.assert_array_equal(audio, mono[:, 0])
     stereo = write_wav(tmp_path / "s.wav", 48_000, channels=2)
-    audio, rate = discover.read_wav(tmp_path / "s.wav")
+    audio, rate = audio_file.read_int16(tmp_path / "s.wav")
     assert rate == 48_000 and audio.shape == (12_000,)
     expected = np.rint(stereo.astype(np.float64).mean(axis=1)).astype(np.int16)
     np.testing.assert_array_equal(audio, expected)
@@ -144,8 +144,8 @@ def test_read_wav_bad_files_name_the_file(tmp_path, damage, message):
     elif damage == "flac":
         import soundfile
         soundfile.write(path, np.zeros(8000, np.int16), 16_000, format="FLAC")
-    with pytest.raises(discover.BadAudio, match=message) as err:
-        discover.read_wav(path)
+    with pytest.raises(audio_file.BadAudio, match=message) as err:
+        audio_file.read_int16(path)
     assert str(path) in str(err.value) and "delete it" in str(err.value)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from _inference_fixtures import LABELS, trained_run
 
-from serjax.corpora import discover
+from serjax.corpora import audio_file
 from serjax.features import audio
 from serjax.serve import export, live, model_bundle, predict
 
@@ -80,7 +80,7 @@ def test_exported_functions_match_in_process_model(run):
     np.testing.assert_allclose(got3, expected[:3], rtol=0, atol=1e-6)  # batch size is symbolic
 
     window = live.WindowClassifier(bundle, int(2.5 * 22_050))
-    samples, rate = discover.read_wav(run.files[10])
+    samples, rate = audio_file.read_int16(run.files[10])
     wave = window.prepare(audio.resample(audio.to_float32(samples), rate, 22_050, "soxr_hq")
                           [: window.window_samples])
     buffer = np.zeros(window.window_samples, np.float32)

@@ -17,7 +17,7 @@ Within a corpus every file name is unique, so:
   YAF files from the nested copy.
 
 Audio is checked when it is read (:func:`serjax.corpora.audio_file.read_int16`): empty,
-truncated, mislabelled, undecodable, NaN/Inf and too-short files raise :class:`BadAudio` naming
+truncated, mislabelled, undecodable, NaN/Inf and too-short files raise :class:`audio_file.BadAudio` naming
 the file and the problem; builders skip them and list the reason.
 """
 
@@ -29,11 +29,6 @@ import os
 from pathlib import Path
 
 from serjax.corpora import audio_file, naming
-
-# Re-exported for code written before audio_file.py: discover.BadAudio, and discover.read_wav,
-# the old name of audio_file.read_int16 (it reads every accepted encoding, not only WAV).
-from serjax.corpora.audio_file import BadAudio  # noqa: F401
-from serjax.corpora.audio_file import read_int16 as read_wav  # noqa: F401
 
 #: The file name of CREMA-D's actor table, looked for anywhere under a manual directory.
 CREMA_D_DEMOGRAPHICS = "videodemographics.csv"
