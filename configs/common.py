@@ -18,7 +18,7 @@ import ml_collections
 from ml_collections.config_dict import placeholder
 
 from serjax.paper import baselines
-from serjax.training import runtime
+from serjax.training import hparams, runtime
 
 
 def data_config(corpus: str) -> ml_collections.ConfigDict:
@@ -99,6 +99,7 @@ def features_config() -> ml_collections.ConfigDict:
     # sequence [max_frames, 162]; openSMILE and external kinds: serjax.features.spec.
     c.acoustic = "summary"
     c.external_path = ""            # features.acoustic="external*": .npz/.npy file or folder
+    c.fuse = ""                     # "" = off; egemaps, compare, summary: appended to statistical
     c.max_frames = 256              # frames kinds: cut or zero-padded to this many (5.9 s)
     c.frames_dtype = "float32"      # or "float16" (halves a frames FeatureSet)
     c.statistical = "authors8"      # the authors' 8 statistics; "paper6": the six the text lists
@@ -176,6 +177,10 @@ def train_config() -> ml_collections.ConfigDict:
     c.specaugment.time_width = 20
     c.specaugment.feature_masks = 0  # bands of up to feature_width of the 162 features
     c.specaugment.feature_width = 16
+    c.weight_decay = 0.0            # decoupled (AdamW); 0 = the paper's Adam
+    c.label_smoothing = 0.0         # target 1 - s on the label, s spread over every class
+    c.mixup_alpha = 0.0             # mixup of TRAIN rows, lam ~ Beta(alpha, alpha); 0 = off
+    c.schedule = "plateau"          # "plateau" (the paper) | "cosine": half cosine over the epochs
     return c
 
 
@@ -201,4 +206,22 @@ def base_config(corpus: str = "ravdess", scheme: str = "consecutive") -> ml_coll
     # "linear_svm" = a baseline on the same data, folds, seeds and roles (experiment.TRAINERS),
     # e.g. --config.baseline.kind=linear_svm --config.baseline.C=0.01.
     c.baseline = baselines.default_baseline_config("")
+    c.sweep = sweep_config()
+    return c
+
+
+def sweep_config() -> ml_collections.ConfigDict:
+    """Hyperparameter arms (serjax.training.hparams): models = splits × seeds × arms, one
+    program; each fold picks its arm on its VAL speakers only. Off by default."""
+    c = ml_collections.ConfigDict()
+    c.method = ""                   # "" (no arms) | "grid" | "random"
+    # grid: values per name, every combination an arm, e.g. learning_rate=(1e-3, 3e-3).
+    # random: a distribution per name, ("log_uniform", lo, hi) | ("uniform", lo, hi) |
+    # ("choice", v, ...), num_arms draws from `seed`. Names: what may differ per model.
+    c.grid = ml_collections.ConfigDict({name: () for name in hparams.PER_MODEL})
+    c.random = ml_collections.ConfigDict({name: () for name in hparams.PER_MODEL})
+    c.num_arms = 8
+    c.seed = 0
+    c.score = "val_acc"             # picks each fold's arm: "val_acc" | "neg_val_loss" (VAL only)
+    c.top_k = 2                     # arms the top-k ensemble averages (best k by VAL score)
     return c

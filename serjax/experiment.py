@@ -28,7 +28,7 @@ from serjax.features import precompute
 from serjax.models import networks
 from serjax.splits import classes
 from serjax.splits import grid_inputs as grid_inputs_lib
-from serjax.training import distributed, programs, train
+from serjax.training import distributed, hparams, programs, train
 from serjax.training import runtime as runtime_lib
 
 #: ``baseline.kind`` → the module whose ``run_baseline(config, workdir, progress)`` trains it.
@@ -62,6 +62,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     try:
         train.check_train_config(config.train)
         runtime_lib.check_runtime_config(runtime_lib.runtime_or_default(config.get("runtime")))
+        hparams.arms(config)
     except ValueError as err:  # one error type for every bad config field
         raise ConfigError(str(err)) from err
     try:   # names, order, merges: checked against the corpus's own label names
@@ -111,11 +112,20 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     if progress:
         print(precompute.describe(feature_set))
     grid = grid_inputs_lib.grid_inputs(config, feature_set)
+    arms = hparams.arms(config)
+    tags, values = [f"fold{s.fold}_seed{s.seed}" for s in grid.splits], None
+    if arms:  # models = splits × arms, arms innermost; each arm its own values
+        grid, arm_of = hparams.expand_grid(grid, len(arms))
+        tags, values = hparams.tags(grid.splits, arm_of), hparams.per_model_values(arms, arm_of)
+        if progress:
+            print(f"sweep: {len(arms)} arms × {len(grid.splits) // len(arms)} models:\n  "
+                  + "\n  ".join(hparams.describe(arms)))
     result = train.train_grid(grid.data, grid.roles, [s.seed for s in grid.splits],
                               config.model, config.train, runtime=config.get("runtime"),
-                              tags=[f"fold{s.fold}_seed{s.seed}" for s in grid.splits],
-                              labels=grid.labels,
+                              tags=tags, labels=grid.labels, hparams=values,
                               workdir=workdir, progress=progress)
+    if arms:
+        result.arms, result.arm_values = arm_of, arms
     if not main:
         return {}
     summary = report.write_grid_report(workdir, result, grid, config, features_s=features_s)

@@ -14,7 +14,7 @@ from serjax.corpora import naming
 from serjax.features import spec
 from serjax.models import networks
 from serjax.splits import schemes
-from serjax.training import runtime, train
+from serjax.training import hparams, runtime, train
 
 
 def _base():
@@ -95,7 +95,8 @@ def test_written_out_recipe_equals_the_library_defaults():
     assert common.base_config("superset", "superset").labels == naming.SUPERSET_LABELS
     assert set(base.keys()) == {"data", "audio", "augment", "features", "folds", "model",
                                 "train", "seeds", "seed_offset", "labels", "runtime",
-                                "baseline"}
+                                "baseline", "sweep"}
+    assert _fields(base.sweep) == _fields(hparams.default_sweep_config())
     assert base.baseline.kind == "" and base.baseline.C == 0.01  # --config.baseline.kind=…
     assert (base.train.epochs, base.train.batch_size, base.train.learning_rate) == (25, 64, 1e-3)
     assert (base.model.conv_features, base.model.deep_width, base.seeds) == ((32, 64), 32, 3)

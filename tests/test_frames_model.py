@@ -9,7 +9,7 @@ import pytest
 from _grid_fixtures import actor_fold_roles, synthetic_frames
 
 from serjax.models import networks
-from serjax.training import grid_data, model_step, runtime, train
+from serjax.training import grid_data, regularizers, runtime, train
 
 
 def frames_configs():
@@ -111,11 +111,11 @@ def test_pool_time_and_masked_pooling():
 
 
 def test_spec_augment_masks_spans_within_real_frames():
-    aug = model_step.SpecAugment(time_masks=1, time_width=3, feature_masks=1, feature_width=2)
+    aug = regularizers.SpecAugment(time_masks=1, time_width=3, feature_masks=1, feature_width=2)
     x = {"frames": jnp.ones((64, 10, 6)), "mask": jnp.arange(10)[None] < jnp.full((64, 1), 7)}
-    out = model_step.spec_augment(x, jax.random.key(0), aug)
+    out = regularizers.spec_augment(x, jax.random.key(0), aug)
     frames = np.asarray(out["frames"])
-    again = model_step.spec_augment(x, jax.random.key(0), aug)["frames"]
+    again = regularizers.spec_augment(x, jax.random.key(0), aug)["frames"]
     np.testing.assert_array_equal(frames, again)  # a pure function of the key
     zero_time = (frames == 0).all(2)  # whole frames masked
     zero_feat = (frames == 0).all(1)  # whole feature bands masked
@@ -125,14 +125,14 @@ def test_spec_augment_masks_spans_within_real_frames():
     for row in zero_feat:  # one contiguous band per row
         idx = np.flatnonzero(row)
         assert idx.size == 0 or idx[-1] - idx[0] + 1 == idx.size
-    summary = model_step.spec_augment(jnp.ones((64, 6)), jax.random.key(1), aug)
+    summary = regularizers.spec_augment(jnp.ones((64, 6)), jax.random.key(1), aug)
     assert summary.shape == (64, 6) and ((summary == 0).sum(1) <= 2).all()
 
 
 def test_class_weights_from_train_rows():
     labels = jnp.asarray([0, 0, 0, 1, 2, 2, 3, 3], jnp.int32)
     batches = jnp.asarray([[0, 1, 2], [3, 4, 5], [-1, -1, -1]], jnp.int32)  # rows 6, 7 unused
-    weights = model_step.class_weights(labels, batches, 4)
+    weights = regularizers.class_weights(labels, batches, 4)
     # 6 rows, 3 classes present: 6 / (3 * n_c); class 3 (no TRAIN rows) gets 0
     np.testing.assert_allclose(weights, [6 / 9, 2.0, 1.0, 0.0], rtol=1e-6)
 

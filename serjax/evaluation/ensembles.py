@@ -149,6 +149,9 @@ def summary_lines(summary: dict) -> list[str]:
     """The lines printed after the results table: seed ensemble, nested selection (with the
     per-arm TEST accuracy) and the protocol notes, each only when metrics.json has it."""
     lines = []
+    arm_values = summary.get("sweep", {}).get("arms", [])
+    if arm_values:
+        lines.append(f"({summary['sweep']['note']})")
     if "ensemble" in summary:
         over = summary["ensemble"]["over_folds"]
         lines.append("seed ensemble: " + _pairs(over, ("accuracy", "uar")))
@@ -160,9 +163,19 @@ def summary_lines(summary: dict) -> list[str]:
                      + _pairs(picked["headline"]["over_folds"], ("accuracy", "uar")))
         lines += [f"  arm {a['arm']}: chosen in {a['chosen_in']} folds, TEST "
                   + _pairs(a, ("accuracy",)) + ", VAL " + _pairs(a, ("val_score",))
-                  for a in picked["arms"]]
+                  + _values(arm_values, a["arm"]) for a in picked["arms"]]
+        top = picked.get("top_k_ensemble")
+        if top:
+            lines.append(f"top-{top['k']} arms ensemble: "
+                         + _pairs(top["over_folds"], ("accuracy", "uar")))
     lines += list(summary.get("protocol_notes", []))
     return lines
+
+
+def _values(arm_values: list, arm: int) -> str:
+    if arm >= len(arm_values):
+        return ""
+    return "  (" + " ".join(f"{k}={v:g}" for k, v in arm_values[arm].items()) + ")"
 
 
 def _pairs(block: dict, names) -> str:

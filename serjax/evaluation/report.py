@@ -73,6 +73,8 @@ def results_dict(result, folds, labels, features_s: float = 0.0) -> dict:
             "precision": mm["precision"], "recall": mm["recall"],
             "n_train": int(result.n_train[m]), "n_val": int(result.n_val[m]),
             "n_test": int(result.n_test[m]), "confusion": mm["confusion"]})
+        if getattr(result, "arms", None) is not None:
+            rows[-1]["arm"] = int(result.arms[m])
     pooled = metrics.pooled(result.confusion)
     return {
         "labels": list(labels),
@@ -89,6 +91,19 @@ def results_dict(result, folds, labels, features_s: float = 0.0) -> dict:
 
 def _plain(x):
     return x.item() if hasattr(x, "item") else x
+
+
+#: Printed under the table of a sweep: its rows average every arm, the headline is below.
+SWEEP_NOTE = ("the table averages every arm; the headline of a sweep is the nested selection "
+              "(each fold's arm chosen on its VAL speakers)")
+
+
+def sweep_fields(result) -> dict:
+    """``{"sweep": {"arms": [{name: value}, ...], "note"}}`` for a sweep's result, else {}."""
+    values = getattr(result, "arm_values", None)
+    if not values:
+        return {}
+    return {"sweep": {"arms": [dict(v) for v in values], "note": SWEEP_NOTE}}
 
 
 def fold_table(summary: dict) -> list[list[str]]:
@@ -224,7 +239,8 @@ def write_emobox_predictions(workdir, result, *, folds, labels, true, keys) -> l
 def write_report(workdir, result, *, folds, labels, true, files, actors,
                  features_s: float = 0.0, extra: dict | None = None,
                  title: str = "serjax results", protocol: str | None = None,
-                 arms=None, speaker_norm: bool = False) -> dict:
+                 arms=None, speaker_norm: bool = False, score: str = "val_acc",
+                 top_k: int = ensembles.TOP_K) -> dict:
     """Writes every report file (module docstring) into ``workdir``; returns the summary.
 
     ``true``, ``files``, ``actors``: per-row arrays over the rows ``roles`` indexed;
@@ -233,12 +249,14 @@ def write_report(workdir, result, *, folds, labels, true, files, actors,
     written to metrics.json and report.md. The learning-curves plot is skipped when the result
     has no curves (models that are not trained by epochs). ``arms``: the hyperparameter arm of
     each model (default ``result.arms``, else one arm) for ``"ensemble"`` / ``"selection"``;
-    ``speaker_norm``: ``train.speaker_norm``, labels the headline transductive.
+    ``speaker_norm``: ``train.speaker_norm``, labels the headline transductive; ``score`` /
+    ``top_k``: how arms are chosen and how many the top-k ensemble averages (``config.sweep``).
     """
     out = pathlib.Path(workdir)
     out.mkdir(parents=True, exist_ok=True)
     summary = {**results_dict(result, folds, labels, features_s),
-               **ensembles.report_fields(result, folds, true, arms),
+               **sweep_fields(result),
+               **ensembles.report_fields(result, folds, true, arms, score, top_k),
                **protocol_notes(speaker_norm, extra), **(extra or {})}
     if protocol:
         summary["protocol"] = protocol
@@ -249,6 +267,14 @@ def write_report(workdir, result, *, folds, labels, true, files, actors,
         plot_learning_curves(result.curves, folds, out / "learning_curves.png")
     write_predictions(out / "predictions.csv", result, folds, labels, true, files, actors)
     return summary
+
+
+def _selection_args(config) -> dict:
+    sweep = config.get("sweep")
+    if sweep is None:
+        return {}
+    return {"score": str(sweep.get("score", "val_acc")),
+            "top_k": int(sweep.get("top_k", ensembles.TOP_K))}
 
 
 def write_grid_report(workdir, result, grid, config, *, features_s: float = 0.0,
@@ -263,7 +289,8 @@ def write_grid_report(workdir, result, grid, config, *, features_s: float = 0.0,
         files=grid.files, actors=grid.actors, features_s=features_s,
         extra={"baseline": baseline} if baseline else None,
         title=f"serjax results: baseline {baseline['kind']}" if baseline else "serjax results",
-        protocol=grid.protocol, speaker_norm=bool(config.train.get("speaker_norm", False)))
+        protocol=grid.protocol, speaker_norm=bool(config.train.get("speaker_norm", False)),
+        **_selection_args(config))
     if config.data.corpus == "emobox":  # each fold's predictions in EmoBox's format
         write_emobox_predictions(workdir, result, folds=folds, labels=list(grid.labels),
                                  true=grid.data["label"], keys=grid.keys)

@@ -13,6 +13,8 @@ interrupted run resumes with the shards still missing. Shards run in ``workers``
 reads audio from the tables and, for ``backend="jax"``, computes features in batches on the JAX
 device while the workers only prepare and augment waveforms. ``workers=1`` runs in-process.
 openSMILE and external acoustic kinds always run on the CPU path (``spec.feature_backend``).
+``features.fuse`` is left out of the key: ``prepare_features`` caches that second view as its
+own FeatureSet and appends it to ``statistical`` (``serjax.features.fused_views``).
 
 Tables are duck-typed (``docs/architecture.md``): columns ``corpus, path, actor, gender, label,
 sample_rate`` (arrays, one row per file), ``audio(i) -> int16 [n]`` and ``fingerprint``.
@@ -31,12 +33,14 @@ from pathlib import Path
 import ml_collections
 import numpy as np
 
+from serjax.config import ConfigError
 from serjax.corpora import naming, sources
-from serjax.features import external, extract, opensmile_sets, spec, store
+from serjax.features import external, extract, fused_views, opensmile_sets, spec, store
 
 KEY_SECTIONS = ("audio", "augment", "features")
-#: Settings that change how the work is scheduled, never a feature value.
-NOT_IN_KEY = ("backend", "shard_size", "jax_batch_size", "workers")
+#: Settings that change how the work is scheduled, never a feature value; ``fuse`` names a
+#: second FeatureSet (cached under its own key) and changes nothing in this one.
+NOT_IN_KEY = ("backend", "shard_size", "jax_batch_size", "workers", "fuse")
 
 
 def _as_list(tables) -> list:
@@ -239,16 +243,30 @@ def precompute_from_config(config, tables, cache_dir) -> store.FeatureSet:
 
 
 def prepare_features(config: ml_collections.ConfigDict, progress: bool = True) -> store.FeatureSet:
-    """The experiment's FeatureSet: its corpora built or loaded, then the cached features."""
+    """The experiment's FeatureSet: its corpora built or loaded, then the cached features.
+
+    With ``features.fuse`` set, the FeatureSet of ``features.acoustic=<fuse>`` (cached on its
+    own) is computed from the same tables and its vectors appended to ``statistical``
+    (``serjax.features.fused_views``)."""
+    try:
+        view_config = fused_views.fuse_config(config)
+    except ValueError as err:  # one error type for every bad config field
+        raise ConfigError(str(err)) from err
     table = sources.load_tables(config, progress)
-    return precompute_from_config(config, [table], sources.cache_dir(config) / "features")
+    cache = sources.cache_dir(config) / "features"
+    main = precompute_from_config(fused_views.without_fuse(config), [table], cache)
+    if view_config is None:
+        return main
+    view = precompute_from_config(view_config, [table], cache)
+    return fused_views.join(main, view, view_config.features.acoustic)
 
 
 def describe(feature_set: store.FeatureSet) -> str:
-    """One line for the console: rows, shapes and skipped files."""
+    """One line for the console: rows, shapes, the fused view (if any) and skipped files."""
     rows = feature_set.num_rows
     augmented = int(np.asarray(feature_set.augmented).sum())
     skipped = len(feature_set.manifest.get("skipped", []))
     return (f"FeatureSet {feature_set.directory}: {rows} rows ({rows - augmented} original, "
             f"{augmented} augmented), acoustic {tuple(feature_set.acoustic.shape[1:])}, "
-            f"statistical {tuple(feature_set.statistical.shape[1:])}, {skipped} skipped")
+            f"statistical {tuple(feature_set.statistical.shape[1:])}"
+            f"{fused_views.describe(feature_set)}, {skipped} skipped")

@@ -18,7 +18,9 @@ Sections:
   parameters, ``acoustic`` kind (``ACOUSTIC_KINDS``: librosa ``summary`` | ``frames``,
   openSMILE ``egemaps`` | ``compare`` | ``egemaps_frames`` | ``compare_frames``, or vectors /
   sequences computed elsewhere, ``external`` | ``external_frames``, read from
-  ``external_path``), ``max_frames``, ``frames_dtype``,
+  ``external_path``), ``fuse`` (``FUSE_KINDS``: a second vector view appended to
+  ``statistical``, ``serjax.features.fused_views``; ``""`` = off), ``max_frames``,
+  ``frames_dtype``,
   ``statistical`` subset (``authors8`` | ``paper6``), ``backend`` (``librosa`` | ``jax`` |
   ``auto``), ``shard_size`` (files per precompute shard), ``jax_batch_size`` and ``workers``
   (precompute processes; ``None`` = all CPUs).
@@ -49,6 +51,9 @@ FUNCTIONAL_KINDS = ("egemaps", "compare")
 EXTERNAL_KINDS = ("external", "external_frames")
 ACOUSTIC_KINDS = LIBROSA_KINDS + OPENSMILE_KINDS + EXTERNAL_KINDS
 FRAME_KINDS = ("frames", "egemaps_frames", "compare_frames", "external_frames")
+#: ``features.fuse`` values: a second view of one vector per row appended to ``statistical``
+#: (the classifier's fused input; ``serjax.features.fused_views``); "" = off.
+FUSE_KINDS = ("summary",) + FUNCTIONAL_KINDS + ("external",)
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -98,6 +103,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.features.zcr_threshold = 1e-10
     c.features.acoustic = "summary"     # "summary" [162] | "frames" [max_frames, 162] | …
     c.features.external_path = ""       # features.acoustic="external*": .npz/.npy file or folder
+    c.features.fuse = ""                # a FUSE_KINDS view appended to statistical; "" = off
     c.features.max_frames = 256
     c.features.frames_dtype = "float32"  # or "float16"
     c.features.statistical = "authors8"  # or "paper6"
@@ -117,6 +123,18 @@ def acoustic_kind(features: ml_collections.ConfigDict) -> str:
         raise ValueError(f"features.acoustic={kind!r} reads features computed elsewhere: set "
                          "features.external_path to a .npz/.npy keyed by 'corpus/path' or to a "
                          "folder of per-file .npy (see serjax/features/external.py)")
+    return kind
+
+
+def fuse_kind(features: ml_collections.ConfigDict) -> str:
+    """``features.fuse`` ("" = off), checked against ``FUSE_KINDS`` (the error lists them)."""
+    kind = features.get("fuse", "") or ""
+    if kind and kind not in FUSE_KINDS:
+        raise ValueError(f"features.fuse={kind!r}: the fused view must be one vector per row; "
+                         f"choose '' (off) or one of {', '.join(FUSE_KINDS)}")
+    if kind in EXTERNAL_KINDS and not features.get("external_path", ""):
+        raise ValueError("features.fuse='external' reads features computed elsewhere: set "
+                         "features.external_path (see serjax/features/external.py)")
     return kind
 
 

@@ -142,7 +142,7 @@ class Dropout(nn.Module):
     ``hash_uniform`` from one 32-bit word of the ``dropout`` key, ``'jax'`` with
     ``jax.random.bernoulli`` (threefry). On XLA:CPU the threefry masks cost as much as the
     rest of the extractor's training step (docs/benchmarks.md)."""
-    rate: float
+    rate: float  # or a traced per-model scalar (a hyperparameter arm's rate)
     deterministic: bool
     impl: str = "hash"
 
@@ -153,11 +153,17 @@ class Dropout(nn.Module):
             return x
         return x * (keep.astype(x.dtype) * (1.0 / (1.0 - self.rate)))
 
+    @property
+    def off(self) -> bool:
+        """No dropout: not training, or a rate of exactly 0 known before tracing (a traced
+        per-model rate, ``serjax.training.hparams``, always draws its mask)."""
+        return self.deterministic or (isinstance(self.rate, (int, float)) and self.rate == 0.0)
+
     def keep_mask(self, shape: tuple[int, ...]) -> jax.Array | None:
         """The boolean mask ``__call__`` would apply to an input of ``shape`` (the same
         random draw), or None when dropout is off; for ops that fuse dropout in
         (``max_pool_dropout``)."""
-        if self.deterministic or self.rate == 0.0:
+        if self.off:
             return None
         key = self.make_rng("dropout")
         keep_prob = 1.0 - self.rate
@@ -201,27 +207,31 @@ class Conv1DExtractor(nn.Module):
     dropout_impl: str = "hash"
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> tuple[jax.Array, jax.Array]:
+    def __call__(self, x: jax.Array, *, train: bool, dropout=None) -> tuple[jax.Array, jax.Array]:
         c = self.config
+        rate = c.dropout if dropout is None else dropout  # a traced rate: an arm's own
         h = x[..., None]  # [B, F, 1]: the feature vector read as a sequence with one channel
         for features, kernel in zip(c.conv_features, c.kernel_sizes):
             h = nn.relu(Conv1D(features, kernel, impl=self.conv_impl)(h))
-            dropout = Dropout(c.dropout, not train, self.dropout_impl)
+            drop = Dropout(rate, not train, self.dropout_impl)
             if self.pool_impl == "flax":
                 h = nn.max_pool(h, (c.pool_size,), strides=(c.pool_stride,), padding="SAME")
-                h = dropout(h)
+                h = drop(h)
             elif not train:
                 h = max_pool_slices(h, c.pool_size, c.pool_stride)
             else:  # pool + dropout as one op with a cheap gradient (serjax/models/pooling.py)
                 pooled = (*h.shape[:-2], pooled_length(h.shape[-2], c.pool_stride), h.shape[-1])
-                keep = dropout.keep_mask(pooled)
+                keep = drop.keep_mask(pooled)
                 if keep is None:
                     keep = jnp.ones(pooled, bool)
-                h = max_pool_dropout(h, keep, c.pool_size, c.pool_stride, 1.0 / (1.0 - c.dropout))
+                if isinstance(rate, (int, float)):
+                    h = max_pool_dropout(h, keep, c.pool_size, c.pool_stride, 1.0 / (1.0 - rate))
+                else:  # the op's scale is static: a traced rate scales outside (same maths)
+                    h = max_pool_dropout(h, keep, c.pool_size, c.pool_stride, 1.0) / (1.0 - rate)
         h = h.reshape(h.shape[0], -1)
         deep = nn.relu(nn.Dense(c.deep_width, name="deep")(h))
         logits = nn.Dense(self.num_classes, name="head")(
-            Dropout(c.dropout, not train, self.dropout_impl)(deep))
+            Dropout(rate, not train, self.dropout_impl)(deep))
         return logits, deep
 
 
@@ -238,8 +248,9 @@ class FramesExtractor(nn.Module):
     dropout_impl: str = "hash"
 
     @nn.compact
-    def __call__(self, x: dict, *, train: bool) -> tuple[jax.Array, jax.Array]:
+    def __call__(self, x: dict, *, train: bool, dropout=None) -> tuple[jax.Array, jax.Array]:
         c = self.config
+        rate = c.dropout if dropout is None else dropout  # a traced rate: an arm's own
         mask = x["mask"].astype(jnp.float32)
         h = x["frames"].astype(jnp.float32) * mask[..., None]
         f = c.frames_cnn
@@ -247,10 +258,10 @@ class FramesExtractor(nn.Module):
         for features, kernel in zip(f.conv_features, f.kernel_sizes):
             h = nn.relu(Conv1D(features, kernel, impl=self.conv_impl)(h)) * mask[..., None]
             h, mask = pool_time(h, mask, f.pool, "max")
-            h = Dropout(c.dropout, not train, self.dropout_impl)(h)
+            h = Dropout(rate, not train, self.dropout_impl)(h)
         deep = nn.relu(nn.Dense(c.deep_width, name="deep")(masked_mean_max(h, mask)))
         logits = nn.Dense(self.num_classes, name="head")(
-            Dropout(c.dropout, not train, self.dropout_impl)(deep))
+            Dropout(rate, not train, self.dropout_impl)(deep))
         return logits, deep
 
 
@@ -310,10 +321,11 @@ class MLPClassifier(nn.Module):
     dropout_impl: str = "hash"
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    def __call__(self, x: jax.Array, *, train: bool, dropout=None) -> jax.Array:
+        rate = self.config.mlp_dropout if dropout is None else dropout  # an arm's own
         for width in self.config.mlp_hidden:
             x = nn.relu(nn.Dense(width)(x))
-            x = Dropout(self.config.mlp_dropout, not train, self.dropout_impl)(x)
+            x = Dropout(rate, not train, self.dropout_impl)(x)
         return nn.Dense(self.num_classes)(x)
 
 

@@ -99,7 +99,7 @@ def _program(frame: int, channels: tuple, num_classes: int, train_config, runtim
     def build():
         net = RawWaveformNet(frame, channels, num_classes)
 
-        def apply_fn(params, x, train, key):
+        def apply_fn(params, x, train, key, dropout=None):  # no per-model rate: no arms
             return net.apply(params, x, train=train, rngs={"dropout": key} if train else None)
         spec = model_step.PhaseSpec(PHASE, apply_fn, **recipe)
         # seeds → parameters and dropout keys as SER-FusionNet's extractor (streams 1 and 2)
@@ -144,7 +144,7 @@ def train_models(waves: np.ndarray, labels: np.ndarray, roles: np.ndarray, seeds
 
     def raw_epoch(state, batches, epoch):
         return program.epoch(state["raw"], scaler, x, y, put_m(batches), val_d, seeds_d,
-                             np.int32(epoch))
+                             np.int32(epoch), {})
 
     phase = loop.Phase(PHASE, "raw", raw_epoch)
     state = {"raw": program.init(seeds_d, x), "curves": loop.empty_curves([phase], epochs, padded)}

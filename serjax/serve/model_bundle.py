@@ -172,6 +172,12 @@ def load_bundle(path, models: str = "all") -> Bundle:
         models_lib.check_features_suit_model(config.get("model", {}), config.features)
     except ValueError as err:
         raise ValueError(f"{directory}/config.json: {err}") from None
+    fuse = config.features.get("fuse", "")
+    if fuse:  # the fused view is a second FeatureSet; inference computes only the main one
+        raise ValueError(f"{directory}/config.json: models trained with features.fuse={fuse!r} "
+                         "cannot be served yet: inference computes only features.acoustic and "
+                         "the statistical features, not the fused view their classifier reads; "
+                         "train with features.fuse='' to serve")
     saved = checkpoint.load_models(directory)
     saved = saved._replace(config=nest_frames_fields(saved.config))
     meta = json.loads((directory / checkpoint.MODELS_DIR / "models.json").read_text())

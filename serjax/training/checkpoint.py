@@ -51,14 +51,24 @@ class Models(NamedTuple):
 
 # ---------------------------------------------------------------- periodic grid checkpoints
 
+#: The layout of a phase's saved state: Adam's moments alone (the step scales them by each
+#: model's learning rate) and the phase's epoch count (the cosine schedule's clock).
+STATE_LAYOUT = "phase state v2"
+
+
 def grid_fingerprint(data: dict, roles: np.ndarray, seeds: np.ndarray, model_config,
-                     train_config, padded_models: int | None = None, runtime=None) -> str:
+                     train_config, padded_models: int | None = None, runtime=None,
+                     hparams: dict | None = None) -> str:
     """Hash of everything that must match for a checkpoint to be resumed. ``padded_models``:
     the model axis after padding to the devices and model groups, which shapes the saved
     state (a run checkpointed on 4 devices, or on a GPU, pads differently from 1 CPU).
     ``runtime``: the choices that change the compiled program and so the rounding (all but
-    ``checkpoint_every``, which a resumed run may change)."""
-    h = hashlib.sha256()
+    ``checkpoint_every``, which a resumed run may change); ``hparams``: the arms' per-model
+    values. ``STATE_LAYOUT`` changes when the saved state's structure does."""
+    h = hashlib.sha256(STATE_LAYOUT.encode())
+    for name in sorted(hparams or {}):
+        h.update(f"hparam {name}".encode())
+        _hash_rows(h, np.asarray(hparams[name], np.float32))
     if padded_models is not None:
         h.update(f"padded models {padded_models}".encode())
     for name in sorted(data):

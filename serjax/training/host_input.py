@@ -100,14 +100,15 @@ class StreamedStep1:
                 lambda st, b, k: model_step.epoch_begin(spec, st, labels, b, k, epoch_index)
             )(state, batches, programs.seed_keys(seeds, 2))
 
-        def steps(state, carry, scaler_, labels, batches, raw, first_step, epoch_key, weights):
-            def one(st, c, sc, b, r, k, w):
+        def steps(state, carry, scaler_, labels, batches, raw, first_step, epoch_key, weights,
+                  hp):
+            def one(st, c, sc, b, r, k, w, h):
                 return model_step.train_steps(spec, st, c, sc, labels, b, first_step, k, w,
-                                              raw=r)
+                                              raw=r, hp=h)
             w_axis = None if weights is None else 0
             return sharding.map_models(  # in model groups, as resident epochs
-                one, (0, 0, 0, 0, 0, 0, w_axis), group, mesh)(
-                state, carry, scaler_, batches, raw, epoch_key, weights)
+                one, (0, 0, 0, 0, 0, 0, w_axis, 0), group, mesh)(
+                state, carry, scaler_, batches, raw, epoch_key, weights, hp)
 
         def val(carry, scaler_, labels, rows, raw, weights, sums):
             def one(c, sc, r, x, w):
@@ -116,9 +117,10 @@ class StreamedStep1:
             return sums + jax.vmap(one, in_axes=(0, 0, 0, 0, w_axis))(
                 carry, scaler_, rows, raw, weights)
 
-        def end(state, carry, val_sums):
-            return jax.vmap(lambda st, c, v: model_step.epoch_end(spec, st, c[0], c[1], c[2], v)
-                            )(state, carry, val_sums)
+        def end(state, carry, val_sums, hp):
+            return jax.vmap(lambda st, c, v, h: model_step.epoch_end(spec, st, c[0], c[1], c[2],
+                                                                     v, h)
+                            )(state, carry, val_sums, hp)
 
         def deep(params, scaler_, raw):
             def one(p, sc):
@@ -158,12 +160,13 @@ class StreamedStep1:
 
     def epoch(self, state: PhaseState, scaler_: Scaler, host_inputs, labels_d,
               batches: np.ndarray, val_rows: np.ndarray, seeds_d, epoch_index,
-              chunk_steps: int) -> tuple[PhaseState, EpochMetrics]:
+              chunk_steps: int, hp=None) -> tuple[PhaseState, EpochMetrics]:
         """One extractor epoch of every model: ``(new state, metrics [M])`` as
         ``PhaseProgram.epoch`` returns them, training ``chunk_steps`` batches per upload.
         ``batches [M, S, B]`` and ``val_rows [M, V]`` are host arrays (V a multiple of
-        ``runtime.eval_batch_size``)."""
+        ``runtime.eval_batch_size``); ``hp``: the arms' per-model hyperparameters."""
         mesh, k = self.program.mesh, max(1, int(chunk_steps))
+        hp = {} if hp is None else hp
         put_m = functools.partial(sharding.put_per_model, mesh=mesh)
         num_steps = batches.shape[1]
         padded = -(-num_steps // k) * k
@@ -177,7 +180,7 @@ class StreamedStep1:
             idx = batches[:, first:first + k]
             previous, carry = carry, self._steps(
                 state, carry, scaler_, labels_d, put_m(idx), put_m(host_rows(host_inputs, idx)),
-                np.int32(first), epoch_key, weights)
+                np.int32(first), epoch_key, weights, hp)
             jax.block_until_ready(previous)  # chunk k - 1 done; chunk k runs while we gather
         sums = put_m(np.zeros((batches.shape[0], 3), np.float32))
         for first in range(0, val_rows.shape[1], self.eval_chunk):
@@ -185,7 +188,7 @@ class StreamedStep1:
             previous, sums = sums, self._val(carry, scaler_, labels_d, put_m(idx),
                                              put_m(host_rows(host_inputs, idx)), weights, sums)
             jax.block_until_ready(previous)
-        return self._end(state, carry, sums)
+        return self._end(state, carry, sums, hp)
 
     def deep_features(self, state1: PhaseState, scaler_: Scaler, host_inputs,
                       num_rows: int) -> jax.Array:

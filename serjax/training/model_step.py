@@ -16,9 +16,16 @@ the SpecAugment masks of that step use ``fold_in(dropout key, AUGMENT_STREAM)``.
 Inputs are a single array ``[N, D]`` (summary features, fused features) or, for the frames
 extractor, ``{"frames": [N, T, F], "mask": [N, T]}``; rows are gathered with ``gather_rows``.
 
-Options beyond the paper (off by default, see ``PhaseSpec``): SpecAugment-style time and
-feature-band masks on the standardised training batches, and a class-balanced loss whose
-class weights come from the model's own TRAIN rows (the rows of its epoch batches).
+Options beyond the paper (off by default, see ``PhaseSpec``; the regularisers live in
+``serjax.training.regularizers``): SpecAugment-style masks, mixup, label smoothing, a
+class-balanced loss whose weights come from the model's own TRAIN rows, decoupled weight decay
+(AdamW) and a cosine learning-rate schedule in place of reduce-on-plateau.
+
+Hyperparameter arms: ``hp`` is a dict of this model's own scalars (``serjax.training.hparams``
+names them, e.g. ``{"learning_rate": 3e-3, "weight_decay": 1e-4}``); a name in ``hp``
+replaces the ``PhaseSpec`` field of the same name, so models that differ only in those values
+train in one program (the model axis is folds × seeds × arms). A name not in ``hp`` is the
+static ``PhaseSpec`` value, so a grid without arms compiles exactly as before.
 """
 
 from __future__ import annotations
@@ -31,24 +38,11 @@ import jax.numpy as jnp
 import optax
 from optax import contrib as optax_contrib
 
-AUGMENT_STREAM = 0x5A  # folded into a step's dropout key to get its SpecAugment key
+from serjax.training import regularizers
+from serjax.training.regularizers import AUGMENT_STREAM, MIXUP_STREAM, SpecAugment
 
+SCHEDULES = ("plateau", "cosine")
 
-@dataclasses.dataclass(frozen=True)
-class SpecAugment:
-    """SpecAugment-style masking of training batches (after standardisation, so a masked
-    value is the TRAIN mean). Each row gets ``time_masks`` spans of 0..``time_width`` frames
-    (frames inputs only) and ``feature_masks`` bands of 0..``feature_width`` adjacent features
-    (both inputs), placed uniformly at random."""
-    time_masks: int = 0
-    time_width: int = 0
-    feature_masks: int = 0
-    feature_width: int = 0
-
-    @property
-    def active(self) -> bool:
-        return (self.time_masks > 0 and self.time_width > 0) or (
-            self.feature_masks > 0 and self.feature_width > 0)
 
 
 class Scaler(NamedTuple):
@@ -82,13 +76,15 @@ class PhaseState(NamedTuple):
     best_loss: jax.Array  # monitored loss of best_params (inf before the first epoch)
     bad_epochs: jax.Array  # epochs since the last improvement
     stopped: jax.Array  # early stopping fired: no further updates
+    epoch: jax.Array  # epochs trained in this phase (the cosine schedule's clock)
 
 
 @dataclasses.dataclass(frozen=True)
 class PhaseSpec:
     """Static description of one training phase (hashable, closed over by the jitted epoch).
 
-    apply_fn(params, x [B, D], train: bool, dropout_key) -> logits [B, C]
+    apply_fn(params, x [B, D], train: bool, dropout_key, dropout=None) -> logits [B, C]
+    (``dropout``: a per-model rate replacing the module's own, when an arm sets it).
     """
     name: str
     apply_fn: Callable
@@ -102,16 +98,42 @@ class PhaseSpec:
     num_classes: int = 0  # needed by class_balanced
     class_balanced: bool = False  # loss weights n / (C_present * n_c) from the TRAIN rows
     augment: SpecAugment = SpecAugment()  # training batches only
+    weight_decay: float = 0.0  # decoupled (AdamW): p -= lr * wd * p each step
+    label_smoothing: float = 0.0
+    mixup_alpha: float = 0.0  # lam ~ Beta(alpha, alpha) per batch; 0 = off
+    schedule: str = "plateau"  # or "cosine": lr * (1 + cos(pi * epoch / epochs)) / 2
+    epochs: int = 0  # the cosine schedule's length (unused by "plateau")
+    dropout_name: str = ""  # the ``hp`` name of this phase's dropout rate ("dropout", ...)
 
     @property
     def optimizer(self) -> optax.GradientTransformation:
-        return optax.adam(self.learning_rate)
+        """Adam's moments only: the step scales them by the (per-model) learning rate."""
+        return optax.scale_by_adam()
 
     @property
     def plateau(self) -> optax.GradientTransformationExtraArgs:
         return optax_contrib.reduce_on_plateau(
             factor=self.plateau_factor, patience=self.plateau_patience,
             min_scale=self.min_lr / self.learning_rate)
+
+
+def hparam(spec: PhaseSpec, hp: dict | None, name: str):
+    """This model's value of hyperparameter ``name``: its arm's (``hp``) or the spec's."""
+    return hp[name] if hp and name in hp else getattr(spec, name)
+
+
+def sweeps(spec: PhaseSpec, hp: dict | None, name: str) -> bool:
+    """True when ``name`` is set per model (so its regulariser must run even at 0)."""
+    return bool(hp) and name in hp
+
+
+def lr_factor(spec: PhaseSpec, state: "PhaseState") -> jax.Array:
+    """What multiplies the learning rate this epoch: the plateau's scale, or the cosine
+    schedule's ``(1 + cos(pi * epoch / epochs)) / 2`` floored at ``min_lr / learning_rate``."""
+    if spec.schedule == "plateau":
+        return state.plateau.scale
+    cosine = 0.5 * (1.0 + jnp.cos(jnp.pi * state.epoch / max(spec.epochs, 1)))
+    return jnp.maximum(cosine, spec.min_lr / spec.learning_rate).astype(jnp.float32)
 
 
 def gather_rows(inputs, idx: jax.Array):
@@ -169,47 +191,6 @@ def standardize(x, scaler: Scaler):
     return (x - scaler.mean) / scaler.scale
 
 
-def _band_mask(key, rows: int, length: jax.Array, size: int, count: int, max_width: int):
-    """``bool [rows, size]``: True inside ``count`` random spans of 0..max_width positions,
-    each starting uniformly in ``[0, length - width]`` (``length [rows]``: usable length)."""
-    k_width, k_start = jax.random.split(key)
-    width = jax.random.randint(k_width, (rows, count, 1), 0, max_width + 1)
-    room = jnp.maximum(length[:, None, None] - width, 0) + 1
-    start = jnp.floor(jax.random.uniform(k_start, (rows, count, 1)) * room).astype(jnp.int32)
-    pos = jnp.arange(size)
-    return ((pos >= start) & (pos < start + width)).any(1)
-
-
-def spec_augment(x, key: jax.Array, aug: SpecAugment):
-    """Masks a standardised batch (``[B, F]`` or ``{"frames": [B, T, F], "mask"}``) with zeros:
-    feature bands for both, time spans (within each row's real frames) for frames."""
-    frames = x["frames"] if isinstance(x, dict) else x[:, None, :]
-    b, t, f = frames.shape
-    k_time, k_feat = jax.random.split(key)
-    keep = jnp.ones((b, t, f), jnp.float32)
-    if aug.feature_masks > 0 and aug.feature_width > 0:
-        band = _band_mask(k_feat, b, jnp.full((b,), f), f, aug.feature_masks, aug.feature_width)
-        keep = keep * (~band)[:, None, :]
-    if isinstance(x, dict) and aug.time_masks > 0 and aug.time_width > 0:
-        length = x["mask"].sum(1).astype(jnp.int32)
-        span = _band_mask(k_time, b, length, t, aug.time_masks, aug.time_width)
-        keep = keep * (~span)[:, :, None]
-    if isinstance(x, dict):
-        return {"frames": frames * keep, "mask": x["mask"]}
-    return (frames * keep)[:, 0, :]
-
-
-def class_weights(labels: jax.Array, batches: jax.Array, num_classes: int) -> jax.Array:
-    """``[C]`` balanced weights ``n / (C_present * n_c)`` (sklearn's ``'balanced'``) from the
-    labels of the rows in ``batches`` (a model's TRAIN rows, ``-1`` = padding); absent
-    classes get weight 0."""
-    idx = batches.reshape(-1)
-    y = jnp.where(idx >= 0, labels[jnp.maximum(idx, 0)], -1)
-    counts = jax.nn.one_hot(y, num_classes, dtype=jnp.float32).sum(0)
-    present = jnp.maximum((counts > 0).sum(), 1)
-    return jnp.where(counts > 0, counts.sum() / (present * jnp.maximum(counts, 1.0)), 0.0)
-
-
 def init_phase_state(spec: PhaseSpec, params) -> PhaseState:
     return PhaseState(
         params=params,
@@ -218,17 +199,20 @@ def init_phase_state(spec: PhaseSpec, params) -> PhaseState:
         best_params=params,
         best_loss=jnp.asarray(jnp.inf, jnp.float32),
         bad_epochs=jnp.asarray(0, jnp.int32),
-        stopped=jnp.asarray(False))
+        stopped=jnp.asarray(False),
+        epoch=jnp.asarray(0, jnp.int32))
 
 
 def _tree_where(cond: jax.Array, new, old):
     return jax.tree.map(lambda a, b: jnp.where(cond, a, b), new, old)
 
 
-def _masked_ce(logits: jax.Array, labels: jax.Array, mask: jax.Array, weights=None):
+def _masked_ce(logits: jax.Array, labels: jax.Array, mask: jax.Array, weights=None,
+               smoothing=0.0):
     """(summed cross-entropy, number correct) over rows where mask is 1; the cross-entropy
-    of a row is scaled by ``weights[label]`` when class weights are given."""
-    ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    of a row is scaled by ``weights[label]`` when class weights are given and taken against
+    labels smoothed by ``smoothing``."""
+    ce = regularizers.cross_entropy(logits, labels, smoothing)
     if weights is not None:
         ce = ce * weights[labels]
     correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
@@ -272,7 +256,8 @@ def scan_unroll(steps: int, requested: int) -> int:
 
 def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.Array,
                 labels: jax.Array, batches: jax.Array, val_rows: jax.Array,
-                key: jax.Array, epoch: jax.Array) -> tuple[PhaseState, EpochMetrics]:
+                key: jax.Array, epoch: jax.Array, hp: dict | None = None
+                ) -> tuple[PhaseState, EpochMetrics]:
     """One epoch of one model.
 
     Args:
@@ -281,6 +266,7 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
       batches: ``int32 [S, B]`` row indices of this epoch's batches, ``-1`` = padding.
       val_rows: ``int32 [V]`` VAL rows, ``-1`` = padding (all padding: monitor the train loss).
       key: the model's dropout key for this phase; epoch: int32 scalar.
+      hp: this model's hyperparameters that differ per model (module docstring), or None.
     Returns:
       (new state, the epoch's ``EpochMetrics``).
 
@@ -291,27 +277,49 @@ def train_epoch(spec: PhaseSpec, state: PhaseState, scaler: Scaler, inputs: jax.
     carry, epoch_key, weights = epoch_begin(spec, state, labels, batches, key, epoch)
     params, opt_state, train = train_steps(
         spec, state, carry, scaler, labels, batches, jnp.int32(0), epoch_key, weights,
-        inputs=inputs)
+        inputs=inputs, hp=hp)
     val = eval_sums(spec, params, scaler, inputs, labels, val_rows, weights)
-    return epoch_end(spec, state, params, opt_state, train, val)
+    return epoch_end(spec, state, params, opt_state, train, val, hp)
 
 
 def epoch_begin(spec: PhaseSpec, state: PhaseState, labels, batches, key, epoch):
     """(training carry ``(params, opt_state, sums)``, the epoch's dropout key, the class
     weights or None) at the start of an epoch whose batches are ``batches [S, B]``."""
-    weights = class_weights(labels, batches, spec.num_classes) if spec.class_balanced else None
+    weights = (regularizers.class_weights(labels, batches, spec.num_classes)
+               if spec.class_balanced else None)
     carry = (state.params, state.opt_state, jnp.zeros(3, jnp.float32))
     return carry, jax.random.fold_in(key, epoch), weights
 
 
+def _augmented(spec: PhaseSpec, hp, x, key):
+    """The batch after SpecAugment, when this phase masks (per-model widths from ``hp``)."""
+    aug = spec.augment
+    widths = {name: hp[name] for name in ("time_width", "feature_width") if sweeps(spec, hp, name)}
+    if not (aug.active or (widths and aug.time_masks + aug.feature_masks > 0)):
+        return x
+    return regularizers.spec_augment(x, jax.random.fold_in(key, AUGMENT_STREAM), aug, **widths)
+
+
+def _decayed(spec: PhaseSpec, hp, updates, params, lr):
+    """AdamW's step ``-lr * (adam + wd * p)``, or Adam's ``-lr * adam`` when no model decays."""
+    if not sweeps(spec, hp, "weight_decay") and spec.weight_decay == 0:
+        return jax.tree.map(lambda u: u * -lr, updates)
+    wd = hparam(spec, hp, "weight_decay")
+    return jax.tree.map(lambda u, p: -lr * (u + wd * p), updates, params)
+
+
 def train_steps(spec: PhaseSpec, state: PhaseState, carry, scaler: Scaler, labels, batches,
-                first_step, epoch_key, weights, *, inputs=None, raw=None):
+                first_step, epoch_key, weights, *, inputs=None, raw=None, hp=None):
     """``lax.scan`` of training steps over ``batches [K, B]`` (steps ``first_step`` ..
     ``first_step + K - 1`` of the epoch) from ``carry = (params, opt_state, sums)``.
 
     Each step's unscaled inputs are gathered from ``inputs`` (rows on the device), or given
     as ``raw [K, B, ...]`` (gathered on the host: ``serjax.training.host_input``)."""
-    lr_scale = state.plateau.scale
+    lr_scale = lr_factor(spec, state)
+    lr = hparam(spec, hp, "learning_rate")
+    smoothing = hparam(spec, hp, "label_smoothing")
+    mixing = sweeps(spec, hp, "mixup_alpha") or spec.mixup_alpha > 0
+    dropout = hp[spec.dropout_name] if sweeps(spec, hp, spec.dropout_name) else None
     optimizer = spec.optimizer
 
     def step(carry, xs):
@@ -325,17 +333,25 @@ def train_steps(spec: PhaseSpec, state: PhaseState, carry, scaler: Scaler, label
         x = standardize(x_raw, scaler)
         y = labels[jnp.maximum(idx, 0)]
         dropout_key = jax.random.fold_in(epoch_key, step_index)
-        if spec.augment.active:
-            x = spec_augment(x, jax.random.fold_in(dropout_key, AUGMENT_STREAM), spec.augment)
+        x = _augmented(spec, hp, x, dropout_key)
+        lam, partner = jnp.float32(1.0), None
+        if mixing:
+            lam, partner = regularizers.mixup_partners(
+                jax.random.fold_in(dropout_key, MIXUP_STREAM), idx >= 0,
+                hparam(spec, hp, "mixup_alpha"))
+            x = regularizers.mix(x, lam, partner)
 
         def loss_fn(p):
-            logits = spec.apply_fn(p, x, True, dropout_key)
-            loss_sum, correct = _masked_ce(logits, y, mask, weights)
+            logits = spec.apply_fn(p, x, True, dropout_key, dropout)
+            loss_sum, correct = _masked_ce(logits, y, mask, weights, smoothing)
+            if partner is not None:  # mixup: the same mix of the two rows' losses
+                other, _ = _masked_ce(logits, y[partner], mask, weights, smoothing)
+                loss_sum = lam * loss_sum + (1.0 - lam) * other
             return loss_sum / jnp.maximum(mask.sum(), 1.0), (loss_sum, correct)
 
         (_, (loss_sum, correct)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
         updates, new_opt_state = optimizer.update(grads, opt_state, params)
-        updates = jax.tree.map(lambda u: u * lr_scale, updates)
+        updates = jax.tree.map(lambda u: u * lr_scale, _decayed(spec, hp, updates, params, lr))
         new_params = optax.apply_updates(params, updates)
         # An all-padding batch (a smaller fold) or a stopped model must not move Adam's moments.
         apply = (mask.sum() > 0) & ~state.stopped
@@ -351,11 +367,11 @@ def train_steps(spec: PhaseSpec, state: PhaseState, carry, scaler: Scaler, label
 
 
 def epoch_end(spec: PhaseSpec, state: PhaseState, params, opt_state, train: jax.Array,
-              val: jax.Array) -> tuple[PhaseState, EpochMetrics]:
+              val: jax.Array, hp: dict | None = None) -> tuple[PhaseState, EpochMetrics]:
     """Keras' per-epoch callbacks from the epoch's ``[loss_sum, correct, count]`` sums of
     TRAIN (``train``) and VAL (``val``): reduce-on-plateau, best parameters, early stopping.
     Returns (new state, the epoch's ``EpochMetrics``)."""
-    lr_scale = state.plateau.scale
+    lr = lr_factor(spec, state) * hparam(spec, hp, "learning_rate")
     train_loss = train[0] / jnp.maximum(train[2], 1.0)
     val_loss = val[0] / jnp.maximum(val[2], 1.0)
     monitored = jnp.where(val[2] > 0, val_loss, train_loss)
@@ -371,10 +387,10 @@ def epoch_end(spec: PhaseSpec, state: PhaseState, params, opt_state, train: jax.
         best_params=_tree_where(improved, params, state.best_params),
         best_loss=jnp.where(improved, monitored, state.best_loss),
         bad_epochs=jnp.where(state.stopped, state.bad_epochs, bad_epochs),
-        stopped=stopped)
+        stopped=stopped, epoch=state.epoch + 1)
     metrics = EpochMetrics(
         train_loss=train_loss, train_acc=train[1] / jnp.maximum(train[2], 1.0),
         val_loss=jnp.where(val[2] > 0, val_loss, jnp.nan),
         val_acc=jnp.where(val[2] > 0, val[1] / jnp.maximum(val[2], 1.0), jnp.nan),
-        lr=lr_scale * spec.learning_rate, stopped=state.stopped.astype(jnp.float32))
+        lr=lr, stopped=state.stopped.astype(jnp.float32))
     return new_state, jax.tree.map(lambda a: jnp.asarray(a, jnp.float32), metrics)

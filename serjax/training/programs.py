@@ -101,9 +101,10 @@ def enable_compilation_cache(directory) -> Path:
 def apply_with_dropout(module, pick_logits: bool):
     """``apply_fn(params, x, train, dropout_key)`` of a ``PhaseSpec`` for a Flax module (the
     extractors return ``(logits, deep)``: ``pick_logits`` keeps the logits)."""
-    def apply_fn(params, x, train, key):
+    def apply_fn(params, x, train, key, dropout=None):
         rngs = {"dropout": key} if train else None
-        out = module.apply(params, x, train=train, rngs=rngs)
+        rate = {} if dropout is None else {"dropout": dropout}  # an arm's own rate
+        out = module.apply(params, x, train=train, rngs=rngs, **rate)
         return out[0] if pick_logits else out
     return apply_fn
 
@@ -124,6 +125,7 @@ def spec_augment_config(train_config) -> model_step.SpecAugment:
 def recipe(train_config, runtime, num_classes: int = 0) -> dict:
     """The ``PhaseSpec`` fields every phase shares: the optimiser and callbacks of the recipe
     (``config.train``) and the scan / evaluation chunking (``config.runtime``)."""
+    schedule = str(train_config.get("schedule", "plateau"))
     return dict(
         learning_rate=float(train_config.learning_rate),
         plateau_factor=float(train_config.plateau_factor),
@@ -133,7 +135,13 @@ def recipe(train_config, runtime, num_classes: int = 0) -> dict:
         unroll=int(runtime.scan_unroll),
         eval_chunk=int(runtime.eval_batch_size),
         num_classes=num_classes,
-        class_balanced=bool(train_config.get("class_balanced", False)))
+        class_balanced=bool(train_config.get("class_balanced", False)),
+        weight_decay=float(train_config.get("weight_decay", 0.0)),
+        label_smoothing=float(train_config.get("label_smoothing", 0.0)),
+        mixup_alpha=float(train_config.get("mixup_alpha", 0.0)),
+        schedule=schedule,
+        # only the cosine schedule compiles in the epoch count (programs are shared otherwise)
+        epochs=int(train_config.epochs) if schedule == "cosine" else 0)
 
 
 def phase_specs(model_config, train_config, runtime, num_classes: int):
@@ -142,11 +150,12 @@ def phase_specs(model_config, train_config, runtime, num_classes: int):
     classifier = networks.classifier_module(model_config, num_classes, runtime)
     common = recipe(train_config, runtime, num_classes)
     spec1 = PhaseSpec("extractor", apply_with_dropout(extractor, True),
-                      augment=spec_augment_config(train_config), **common)
+                      augment=spec_augment_config(train_config), dropout_name="dropout",
+                      **common)
     # The classifier's scan is never unrolled: its step is an MLP of ~600 parameters, so
     # unrolling only multiplies compile time (8x: ~13 s at 30 steps) without running faster.
     spec2 = PhaseSpec("classifier", apply_with_dropout(classifier, False),
-                      **dict(common, unroll=1))
+                      dropout_name="mlp_dropout", **dict(common, unroll=1))
     return extractor, classifier, spec1, spec2
 
 
@@ -178,11 +187,12 @@ class PhaseProgram:
                 train=False))(seeds)
             return jax.vmap(functools.partial(model_step.init_phase_state, spec))(params)
 
-        def epoch(state, scaler, inputs, labels, batches, val_rows, seeds, epoch_index):
-            run = sharding.map_models(per_model_epoch, (0, 0, inputs_axis, None, 0, 0, 0, None),
-                                      group, mesh)
+        def epoch(state, scaler, inputs, labels, batches, val_rows, seeds, epoch_index, hp):
+            # hp: {name: [M]} the arms' per-model hyperparameters ({} without arms)
+            run = sharding.map_models(per_model_epoch,
+                                      (0, 0, inputs_axis, None, 0, 0, 0, None, 0), group, mesh)
             return run(state, scaler, inputs, labels, batches, val_rows,
-                       seed_keys(seeds, key_stream), epoch_index)
+                       seed_keys(seeds, key_stream), epoch_index, hp)
 
         def test(params, scaler, inputs, labels, test_rows):
             def one(p, sc, x, rows):
@@ -294,9 +304,11 @@ class GridProgram:
 
 
 def program_key(model_config, train_config, runtime, num_classes: int, mesh) -> tuple:
-    """What a ``GridProgram`` depends on: everything but the epoch count and the checkpoint
-    interval (which change how long it runs, not what it compiles)."""
-    recipe_fields = {k: v for k, v in train_config.items() if k != "epochs"}
+    """What a ``GridProgram`` depends on: everything but the epoch count (unless the cosine
+    schedule reads it) and the checkpoint interval (which change how long it runs, not what
+    it compiles)."""
+    cosine = train_config.get("schedule", "plateau") == "cosine"  # compiles the epoch count in
+    recipe_fields = {k: v for k, v in train_config.items() if k != "epochs" or cosine}
     runtime_fields = {k: v for k, v in runtime.items() if k != "checkpoint_every"}
     return ("grid", model_config.to_json(sort_keys=True), repr(sorted(recipe_fields.items())),
             repr(sorted(runtime_fields.items())), num_classes,

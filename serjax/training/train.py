@@ -33,7 +33,16 @@ import numpy as np
 from serjax import config as config_lib
 from serjax.models import networks
 from serjax.splits.roles import TEST, TRAIN, VAL
-from serjax.training import checkpoint, grid_data, host_input, loop, programs, sharding
+from serjax.training import (
+    checkpoint,
+    grid_data,
+    hparams as hparams_lib,
+    host_input,
+    loop,
+    model_step,
+    programs,
+    sharding,
+)
 from serjax.training import curves as curves_lib
 from serjax.training import runtime as runtime_lib
 from serjax.training.model_step import Scaler
@@ -57,6 +66,10 @@ def default_train_config() -> ml_collections.ConfigDict:
     c.speaker_norm = False  # standardise each actor's rows by that actor's own statistics
     c.specaugment = ml_collections.ConfigDict(  # masks on the extractor's training batches
         {"time_masks": 0, "time_width": 20, "feature_masks": 0, "feature_width": 16})
+    c.weight_decay = 0.0  # decoupled (AdamW); 0 = the paper's Adam
+    c.label_smoothing = 0.0
+    c.mixup_alpha = 0.0  # mixup's Beta(alpha, alpha); 0 = off
+    c.schedule = "plateau"  # or "cosine": no plateau, lr follows a half cosine over the epochs
     return c
 
 
@@ -74,6 +87,12 @@ def check_train_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError("train.learning_rate must be > 0 and 0 <= train.min_lr <= learning_rate")
     if not 0 < c.plateau_factor < 1 or c.plateau_patience < 1:
         raise ValueError("train.plateau_factor must lie in (0, 1) and plateau_patience be >= 1")
+    if c.get("schedule", "plateau") not in model_step.SCHEDULES:
+        raise ValueError(f"train.schedule={c.schedule!r}; choose one of {model_step.SCHEDULES}")
+    if c.get("weight_decay", 0.0) < 0 or c.get("mixup_alpha", 0.0) < 0:
+        raise ValueError("train.weight_decay and train.mixup_alpha must be >= 0")
+    if not 0 <= c.get("label_smoothing", 0.0) < 1:
+        raise ValueError(f"train.label_smoothing={c.label_smoothing}: must lie in [0, 1)")
     if c.early_stop_patience < 0:
         raise ValueError(f"train.early_stop_patience={c.early_stop_patience}: must be >= 0 "
                          "(0 = never stop early)")
@@ -88,7 +107,7 @@ class GridResult:
     curves[phase][name]: float [epochs, M] with phase in PHASES and name in CURVE_NAMES
     (NaN for epochs skipped because every model had stopped early);
     params / scalers: best parameters and scalers, host arrays with leading axis M;
-    timing: {"compile_s", "train_s"}.
+    timing: {"compile_s", "train_s"}; arms / arm_values: set by a sweep (else None).
     """
     num_classes: int
     seeds: np.ndarray
@@ -103,6 +122,8 @@ class GridResult:
     params: Any
     scalers: dict
     timing: dict
+    arms: np.ndarray | None = None  # int [M]: each model's hyperparameter arm (sweeps)
+    arm_values: list | None = None  # per arm, {name: value} (serjax.training.hparams)
 
     @property
     def num_models(self) -> int:
@@ -111,7 +132,8 @@ class GridResult:
 
 def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *,
                runtime=None, num_classes: int | None = None, labels=None, workdir=None,
-               tags=None, progress: bool = True, devices=None) -> GridResult:
+               tags=None, hparams: dict | None = None, progress: bool = True,
+               devices=None) -> GridResult:
     """Trains every model of the grid; see the module docstring.
 
     Args:
@@ -123,6 +145,8 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
       workdir: folder for checkpoints (resume), TensorBoard curves and the final networks.
       tags: one name per model for its TensorBoard folder (default ``model{m}``), e.g.
         ``fold3_seed2``.
+      hparams: ``{name: float [M]}`` hyperparameters that differ per model (the arms of a
+        sweep, ``serjax.training.hparams``); each replaces its ``train`` / ``model`` value.
       devices: devices to shard the model axis over (default: all).
     """
     compile_start = programs.compile_seconds()
@@ -150,6 +174,8 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     all_rows[n:] = -1
 
     put_m = lambda x: sharding.put_per_model(x, mesh)
+    hp = check_hparams(hparams, num_models)
+    hp_d = put_m({k: sharding.pad_models(v, padded) for k, v in hp.items()})
     stream, host_inputs, uploaded = None, programs.extractor_inputs(data), data
     if host_input.wants_streaming(runtime, host_inputs, mesh):
         stream = host_input.streamed_step1(program)
@@ -190,16 +216,16 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         if stream is not None:
             return stream.epoch(state["phase1"], state["scaler1"], host_inputs, dev["label"],
                                 batches, rows.val, seeds_d, np.int32(epoch),
-                                int(runtime.stream_steps))
+                                int(runtime.stream_steps), hp_d)
         return program.phase1.epoch(state["phase1"], state["scaler1"], acoustic, dev["label"],
-                                    put_m(batches), val_d, seeds_d, np.int32(epoch))
+                                    put_m(batches), val_d, seeds_d, np.int32(epoch), hp_d)
 
     def classifier_epoch(state, batches, epoch):
         inputs, fresh_scaler = fused_inputs(state)
         if epoch == 0:  # later epochs (and resumed runs) keep the one in the state
             state["scaler2"] = fresh_scaler
         return program.phase2.epoch(state["phase2"], state["scaler2"], inputs, dev["label"],
-                                    put_m(batches), val_d, seeds_d, np.int32(epoch))
+                                    put_m(batches), val_d, seeds_d, np.int32(epoch), hp_d)
 
     phases = [loop.Phase(PHASES[0], "phase1", extractor_epoch),
               loop.Phase(PHASES[1], "phase2", classifier_epoch)]
@@ -208,7 +234,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     manager, done, save = None, 0, None
     if workdir is not None:
         fingerprint = checkpoint.grid_fingerprint(data, roles, seeds, model_config, train_config,
-                                                  padded, runtime)
+                                                  padded, runtime, hp)
         manager = checkpoint.progress_manager(workdir, fingerprint)
         done, state = checkpoint.restore_progress(manager, state)
         state["curves"] = loop.host_curves(state["curves"])
@@ -239,6 +265,22 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     if workdir is not None:
         checkpoint.save_models(workdir, result.params, result.scalers, model_config, labels, seeds)
     return result
+
+
+def check_hparams(hparams: dict | None, num_models: int) -> dict:
+    """``{name: float32 [M]}`` checked: known names (``hparams.PER_MODEL``), one value per
+    model. Raises ValueError naming the bad entry."""
+    out = {}
+    for name, values in (hparams or {}).items():
+        if name not in hparams_lib.PER_MODEL:
+            raise ValueError(f"hparams: {name!r} cannot differ per model; choose from "
+                             f"{', '.join(hparams_lib.PER_MODEL)}")
+        values = np.asarray(values, np.float32)
+        if values.shape != (num_models,):
+            raise ValueError(f"hparams[{name!r}]: shape {values.shape}, need one value per "
+                             f"model ({num_models},)")
+        out[name] = values
+    return out
 
 
 def per_model_predictions(probs, test_rows: np.ndarray, num_models: int):
