@@ -220,6 +220,9 @@ def sweep_config() -> ml_collections.ConfigDict:
     # ("choice", v, ...), num_arms draws from `seed`. Names: what may differ per model.
     c.grid = ml_collections.ConfigDict({name: () for name in hparams.PER_MODEL})
     c.random = ml_collections.ConfigDict({name: () for name in hparams.PER_MODEL})
+    # Structural choices, each its own compiled program trained by the same command, e.g.
+    # ("model.frames_cnn.conv_features=(64, 64)", "model.frames_cnn.conv_features=(128, 128)").
+    c.programs = ()                 # one ";"-separated string of overrides per program
     c.num_arms = 8
     c.seed = 0
     c.score = "val_acc"             # picks each fold's arm: "val_acc" | "neg_val_loss" (VAL only)

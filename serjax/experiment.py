@@ -14,11 +14,13 @@ does not depend on the baselines and they may build on it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from pathlib import Path
 
 import ml_collections
+import numpy as np
 
 from serjax.config import ConfigError
 from serjax.corpora import sources
@@ -63,6 +65,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
         train.check_train_config(config.train)
         runtime_lib.check_runtime_config(runtime_lib.runtime_or_default(config.get("runtime")))
         hparams.arms(config)
+        hparams.programs(config)
     except ValueError as err:  # one error type for every bad config field
         raise ConfigError(str(err)) from err
     try:   # names, order, merges: checked against the corpus's own label names
@@ -99,12 +102,49 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
     if config.get("baseline") is not None and config.baseline.get("kind"):
         # A baseline (RF, 1-D CNN, raw waveform, …): same data, roles and workdir files.
         return trainer(config.baseline.kind)(config, workdir, progress)
-    check_features_suit_model(config)
+    structures = hparams.programs(config)  # structural choices: one compiled program each
+    for _, program in structures:
+        check_features_suit_model(program)
     programs.enable_compilation_cache(sources.cache_dir(config) / "xla")  # reruns skip compiles
     workdir = Path(workdir)
     if main:
         workdir_lib.start_workdir(config, workdir)
 
+    features_s, results, grids = 0.0, [], []
+    for p, (label, program) in enumerate(structures):
+        if progress and label:
+            print(f"program {p} of {len(structures)}: {label}")
+        out = workdir if len(structures) == 1 else workdir / "programs" / f"program{p}"
+        result, grid, seconds = train_one_program(program, out, progress)
+        if grids and not np.array_equal(grid.files, grids[0].files):
+            raise ConfigError(f"sweep.programs entry {label!r} reads other rows than the first "
+                              "program (a feature set skipped other files); programs must "
+                              "share the corpus rows to be selected among")
+        features_s += seconds
+        results.append(result)
+        grids.append(grid)
+    result, grid = train.concat_results(results), grids[0]
+    arms = hparams.arms(config)
+    if len(structures) > 1:  # arm p * A + a: arm a of program p; every program's splits
+        per_program = len(arms) or 1
+        result.arms = np.concatenate([p * per_program + (r.arms if r.arms is not None else
+                                                          np.zeros(r.num_models, np.int64))
+                                      for p, r in enumerate(results)])
+        result.arm_values = hparams.global_arms([label for label, _ in structures], arms)
+        grid = dataclasses.replace(grid, splits=[s for g in grids for s in g.splits])
+    if not main:
+        return {}
+    summary = report.write_grid_report(workdir, result, grid, config, features_s=features_s)
+    if progress:
+        report.print_table(summary)
+        print(f"outputs in {workdir}/ (metrics.json, report.md, confusion.png, "
+              "learning_curves.png, predictions.csv, models/)")
+    return summary
+
+
+def train_one_program(config: ml_collections.ConfigDict, workdir: Path, progress: bool):
+    """Features, role matrix and the trained grid of one compiled program (every fold × seed
+    × numeric arm of ``config.sweep``): ``(GridResult, its GridInputs, feature seconds)``."""
     start = time.perf_counter()
     with distributed.main_first("features"):  # process 0 fills the caches, the rest reuse them
         feature_set = precompute.prepare_features(config, progress)
@@ -126,11 +166,4 @@ def run_cv(config: ml_collections.ConfigDict, workdir: str | Path,
                               workdir=workdir, progress=progress)
     if arms:
         result.arms, result.arm_values = arm_of, arms
-    if not main:
-        return {}
-    summary = report.write_grid_report(workdir, result, grid, config, features_s=features_s)
-    if progress:
-        report.print_table(summary)
-        print(f"outputs in {workdir}/ (metrics.json, report.md, confusion.png, "
-              "learning_curves.png, predictions.csv, models/)")
-    return summary
+    return result, grid, features_s

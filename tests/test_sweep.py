@@ -197,3 +197,28 @@ def test_sweep_runs_end_to_end_with_nested_selection(sweep_run):
     assert saved["selection"]["chosen"] == picked["chosen"]
     assert "nested selection" in (workdir / "report.md").read_text()
     assert len(list((workdir / "tensorboard").glob("fold*_seed*_arm*"))) == 12
+
+
+def test_structural_programs_train_one_after_another_and_are_selected_among(
+        synth_root, tmp_path):
+    config = config_lib.load_config("ravdess_cv", [
+        f"--config.data.root={synth_root}", f"--config.data.cache_dir={tmp_path / 'cache'}",
+        "--config.seeds=1", "--config.features.workers=1", "--config.train.epochs=3",
+        "--config.folds.scheme=actor_folds", "--config.folds.n_folds=3",
+        "--config.sweep.programs=('model.mlp_hidden=(8,)', 'model.mlp_hidden=(32,);"
+        "model.deep_width=16')"])
+    summary = experiment.run_cv(config, tmp_path / "w", progress=False)
+    assert len(summary["models"]) == 6 and [m["arm"] for m in summary["models"]] == [0] * 3 + [1] * 3
+    assert summary["sweep"]["arms"][1] == {"program": "model.mlp_hidden=(32,);model.deep_width=16"}
+    assert len(summary["selection"]["chosen"]) == 3
+    assert (tmp_path / "w" / "programs" / "program1" / "models").is_dir()
+
+
+def test_bad_program_overrides_name_the_entry():
+    config = _sweep_config("", )
+    config.sweep.programs = ("folds.n_folds=3",)
+    with pytest.raises(ConfigError, match="shared by every program"):
+        experiment.validate(config)
+    config.sweep.programs = ("model.no_such_field=3",)
+    with pytest.raises(ConfigError, match="no_such_field"):
+        experiment.validate(config)

@@ -168,6 +168,9 @@ def summary_lines(summary: dict) -> list[str]:
         if top:
             lines.append(f"top-{top['k']} arms ensemble: "
                          + _pairs(top["over_folds"], ("accuracy", "uar")))
+    if "val" in summary:
+        lines.append("VAL speakers (what recipes are compared by): "
+                     + _pairs(summary["val"], ("accuracy",)))
     lines += list(summary.get("protocol_notes", []))
     return lines
 
@@ -175,7 +178,8 @@ def summary_lines(summary: dict) -> list[str]:
 def _values(arm_values: list, arm: int) -> str:
     if arm >= len(arm_values):
         return ""
-    return "  (" + " ".join(f"{k}={v:g}" for k, v in arm_values[arm].items()) + ")"
+    return "  (" + " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in arm_values[arm].items()) + ")"
 
 
 def _pairs(block: dict, names) -> str:

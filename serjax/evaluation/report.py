@@ -53,7 +53,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from serjax import atomic
-from serjax.evaluation import ensembles, metrics
+from serjax.evaluation import ensembles, metrics, selection
 
 TABLE_METRICS = ("accuracy", "uar", "macro_f1", "weighted_f1")
 #: What the SER literature (EmoBox among it) calls them.
@@ -77,6 +77,7 @@ def results_dict(result, folds, labels, features_s: float = 0.0) -> dict:
             rows[-1]["arm"] = int(result.arms[m])
     pooled = metrics.pooled(result.confusion)
     return {
+        **val_fields(result, folds, rows),
         "labels": list(labels),
         "overall": metrics.summarize_all(per, folds, result.seeds),
         "pooled": pooled,
@@ -91,6 +92,22 @@ def results_dict(result, folds, labels, features_s: float = 0.0) -> dict:
 
 def _plain(x):
     return x.item() if hasattr(x, "item") else x
+
+
+def val_fields(result, folds, rows: list) -> dict:
+    """Each model's VAL accuracy at its kept epoch into ``rows`` (``"val_acc"``), and
+    ``{"val": {"accuracy": {mean, std, n}}}`` over folds: what recipes and arms are compared by
+    (never TEST). Empty for results without epoch curves or without VAL rows."""
+    if not getattr(result, "curves", None) or selection.PHASE not in result.curves:
+        return {}
+    scores = selection.val_scores(result.curves, "val_acc")
+    if not np.isfinite(scores).any():
+        return {}
+    by_fold: dict = {}
+    for m, row in enumerate(rows):
+        row["val_acc"] = float(scores[m])
+        by_fold.setdefault(_plain(np.asarray(folds)[m]), []).append(float(scores[m]))
+    return {"val": {"accuracy": selection.mean_std([np.nanmean(v) for v in by_fold.values()])}}
 
 
 #: Printed under the table of a sweep: its rows average every arm, the headline is below.

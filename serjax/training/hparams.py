@@ -16,8 +16,11 @@ SpecAugment widths). ``config.sweep`` lists them::
 A name not listed keeps its ``train`` / ``model`` value for every arm. Every fold × seed trains
 every arm, with the same seed (so arms differ only in their values: paired), and each outer
 fold then picks its arm from its VAL speakers only (``serjax.evaluation.selection``).
-Structural choices (layer widths, model kind, feature set) change the compiled program and are
-separate runs (configs or command-line overrides), not arms.
+Structural choices (layer widths, kernel sizes, model kind, feature set) change the compiled
+program, so they are ``sweep.programs``: one string of ``;``-separated overrides per program,
+e.g. ``("model.frames_cnn.conv_features=(64, 64)", "model.frames_cnn.conv_features=(128, 128);
+model.deep_width=64")``. The same command trains every program (each with every arm) one after
+another and selects among all of them: arm ``p * A + a`` is arm ``a`` of program ``p``.
 
 ``expand_grid`` repeats the role matrix once per arm; ``per_model_values`` gives the arrays
 ``train_grid(..., hparams=...)`` reads (``{name: float32 [M]}``, model ``m`` of arm
@@ -32,6 +35,8 @@ import math
 
 import ml_collections
 import numpy as np
+
+from serjax import config as config_lib
 
 #: name -> the config field whose value an arm replaces, per model.
 PER_MODEL = {
@@ -54,6 +59,7 @@ def default_sweep_config() -> ml_collections.ConfigDict:
     c.method = ""
     c.grid = ml_collections.ConfigDict({name: () for name in PER_MODEL})
     c.random = ml_collections.ConfigDict({name: () for name in PER_MODEL})
+    c.programs = ()      # structural choices: one ";"-separated override string per program
     c.num_arms = 8
     c.seed = 0
     c.score = "val_acc"  # what picks each fold's arm: "val_acc" | "neg_val_loss"
@@ -176,7 +182,41 @@ def tags(splits, arm_of) -> list[str]:
     return [f"fold{s.fold}_seed{s.seed}_arm{a}" for s, a in zip(splits, arm_of)]
 
 
+def format_values(values: dict) -> str:
+    """``learning_rate=0.001 weight_decay=0`` (a program's overrides as written)."""
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in values.items())
+
+
 def describe(arm_list: list[dict]) -> list[str]:
     """One line per arm: ``arm 0: learning_rate=0.001 weight_decay=0``."""
-    return [f"arm {i}: " + " ".join(f"{k}={v:g}" for k, v in arm.items())
-            for i, arm in enumerate(arm_list)]
+    return [f"arm {i}: {format_values(arm)}" for i, arm in enumerate(arm_list)]
+
+
+def programs(config) -> list[tuple[str, ml_collections.ConfigDict]]:
+    """``[(label, config)]``: one config per ``sweep.programs`` entry (its overrides applied to
+    a copy), or ``[("", config)]`` without structural choices. Raises ConfigError naming a
+    bad override."""
+    listed = tuple(sweep_or_default(config).get("programs", ()) or ())
+    if not listed:
+        return [("", config)]
+    out = []
+    for text in listed:
+        items = [item.strip() for item in str(text).split(";") if item.strip()]
+        if not items or any(item.startswith(("sweep.", "seeds", "folds.", "data.")) for item in items):
+            raise config_lib.ConfigError(
+                f"sweep.programs entry {text!r}: give ';'-separated overrides of the model, "
+                "train, features or augment sections (the folds, seeds, data and sweep are "
+                "shared by every program)")
+        program = config_lib.apply_overrides(config.copy_and_resolve_references(),
+                                             [f"--config.{item}" for item in items])
+        out.append((str(text), program))
+    return out
+
+
+def global_arms(program_labels: list[str], arm_list: list[dict]) -> list[dict]:
+    """Per global arm (program-major), its values with its program's overrides under
+    ``"program"`` when there are programs."""
+    arm_list = arm_list or [{}]
+    return [({"program": label} if label else {}) | dict(arm)
+            for label in program_labels for arm in arm_list]

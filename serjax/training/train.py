@@ -267,6 +267,28 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     return result
 
 
+def concat_results(results: list) -> GridResult:
+    """One ``GridResult`` of several grids' models in order (the programs of a sweep's
+    structural choices): per-model lists and arrays joined on the model axis. Curves need the
+    same epoch count; parameters and scalers stay per grid (a list), since their shapes
+    differ between programs."""
+    if len(results) == 1:
+        return results[0]
+    first = results[0]
+    curves = {phase: {name: np.concatenate([r.curves[phase][name] for r in results], axis=1)
+                      for name in first.curves[phase]} for phase in first.curves}
+    cat = lambda name: np.concatenate([getattr(r, name) for r in results])  # noqa: E731
+    return GridResult(
+        num_classes=first.num_classes, seeds=cat("seeds"), n_train=cat("n_train"),
+        n_val=cat("n_val"), n_test=cat("n_test"),
+        test_rows=[x for r in results for x in r.test_rows],
+        test_probs=[x for r in results for x in r.test_probs],
+        test_pred=[x for r in results for x in r.test_pred], confusion=cat("confusion"),
+        curves=curves, params=[r.params for r in results],
+        scalers=[r.scalers for r in results],
+        timing={k: float(sum(r.timing[k] for r in results)) for k in first.timing})
+
+
 def check_hparams(hparams: dict | None, num_models: int) -> dict:
     """``{name: float32 [M]}`` checked: known names (``hparams.PER_MODEL``), one value per
     model. Raises ValueError naming the bad entry."""
