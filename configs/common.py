@@ -181,6 +181,7 @@ def train_config() -> ml_collections.ConfigDict:
     c.label_smoothing = 0.0         # target 1 - s on the label, s spread over every class
     c.mixup_alpha = 0.0             # mixup of TRAIN rows, lam ~ Beta(alpha, alpha); 0 = off
     c.schedule = "plateau"          # "plateau" (the paper) | "cosine": half cosine over the epochs
+    c.classifier_augmented = True   # False: step 2 trains on the original TRAIN files only
     return c
 
 

@@ -30,6 +30,7 @@ from serjax.features import precompute
 from serjax.models import networks
 from serjax.splits import classes
 from serjax.splits import grid_inputs as grid_inputs_lib
+from serjax.splits.roles import TRAIN, UNUSED
 from serjax.training import distributed, hparams, programs, train
 from serjax.training import runtime as runtime_lib
 
@@ -160,10 +161,15 @@ def train_one_program(config: ml_collections.ConfigDict, workdir: Path, progress
         if progress:
             print(f"sweep: {len(arms)} arms × {len(grid.splits) // len(arms)} models:\n  "
                   + "\n  ".join(hparams.describe(arms)))
+    classifier_roles = None
+    if not config.train.get("classifier_augmented", True):  # step 2 on original files only
+        classifier_roles = np.where((grid.roles == TRAIN) & np.asarray(feature_set.augmented,
+                                                                        bool), UNUSED, grid.roles)
     result = train.train_grid(grid.data, grid.roles, [s.seed for s in grid.splits],
                               config.model, config.train, runtime=config.get("runtime"),
                               tags=tags, labels=grid.labels, hparams=values,
-                              workdir=workdir, progress=progress)
+                              classifier_roles=classifier_roles, workdir=workdir,
+                              progress=progress)
     if arms:
         result.arms, result.arm_values = arm_of, arms
     return result, grid, features_s

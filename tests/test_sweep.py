@@ -222,3 +222,24 @@ def test_bad_program_overrides_name_the_entry():
     config.sweep.programs = ("model.no_such_field=3",)
     with pytest.raises(ConfigError, match="no_such_field"):
         experiment.validate(config)
+
+
+def test_classifier_roles_change_step_2_only():
+    data, roles, _, seeds = tiny_grid()
+    model, config, run = tiny_configs(epochs=2)
+    roles, seeds = roles[:1], seeds[:1]
+    fewer = roles.copy()
+    train_rows = np.flatnonzero(roles[0] == 1)
+    fewer[0, train_rows[::2]] = 0  # half the TRAIN rows leave step 2
+    full = _train(data, roles, seeds, model, config, run)
+    half = train.train_grid(data, roles, seeds, model, config, runtime=run,
+                            classifier_roles=fewer, progress=False)
+    np.testing.assert_array_equal(full.curves["extractor"]["train_loss"],
+                                  half.curves["extractor"]["train_loss"])
+    assert not np.allclose(full.curves["classifier"]["train_loss"][0],
+                           half.curves["classifier"]["train_loss"][0])
+    bad = fewer.copy()
+    bad[0, np.flatnonzero(roles[0] == 3)[0]] = 1
+    with pytest.raises(ValueError, match="TEST rows differ"):
+        train.train_grid(data, roles, seeds, model, config, runtime=run, classifier_roles=bad,
+                         progress=False)

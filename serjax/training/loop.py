@@ -31,6 +31,7 @@ class Phase:
     name: str
     state_key: str
     run_epoch: Callable
+    rows: "ModelRows | None" = None  # this phase's own TRAIN rows (default: the grid's)
 
 
 @dataclasses.dataclass
@@ -94,8 +95,9 @@ def run_epochs(phases: list, state: dict, rows: ModelRows, *, epochs: int, batch
         p, epoch = divmod(g, epochs)
         phase = phases[p]
         if not bool(np.all(sharding.to_host(state[phase.state_key].stopped))):
-            batches = grid_data.epoch_batches(rows.train, rows.seeds, p, epoch, batch_size,
-                                              rows.steps)
+            own = phase.rows or rows
+            batches = grid_data.epoch_batches(own.train, own.seeds, p, epoch, batch_size,
+                                              own.steps)
             state[phase.state_key], metrics = phase.run_epoch(state, batches, epoch)
             metrics = sharding.to_host(metrics)  # gathered from every process
             check_finite(metrics, rows.num_models, phase.name, epoch)

@@ -70,6 +70,7 @@ def default_train_config() -> ml_collections.ConfigDict:
     c.label_smoothing = 0.0
     c.mixup_alpha = 0.0  # mixup's Beta(alpha, alpha); 0 = off
     c.schedule = "plateau"  # or "cosine": no plateau, lr follows a half cosine over the epochs
+    c.classifier_augmented = True  # False: step 2 trains on the original TRAIN files only
     return c
 
 
@@ -132,8 +133,8 @@ class GridResult:
 
 def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *,
                runtime=None, num_classes: int | None = None, labels=None, workdir=None,
-               tags=None, hparams: dict | None = None, progress: bool = True,
-               devices=None) -> GridResult:
+               tags=None, hparams: dict | None = None, classifier_roles=None,
+               progress: bool = True, devices=None) -> GridResult:
     """Trains every model of the grid; see the module docstring.
 
     Args:
@@ -147,6 +148,8 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         ``fold3_seed2``.
       hparams: ``{name: float [M]}`` hyperparameters that differ per model (the arms of a
         sweep, ``serjax.training.hparams``); each replaces its ``train`` / ``model`` value.
+      classifier_roles: int8 [M, N] roles of step 2 (default ``roles``): the same VAL and
+        TEST rows, TRAIN rows a subset of ``roles``' (e.g. without the augmented copies).
       devices: devices to shard the model axis over (default: all).
     """
     compile_start = programs.compile_seconds()
@@ -170,6 +173,8 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     program = programs.get_program(model_config, train_config, runtime, num_classes, mesh)
     padded = sharding.padded_model_count(num_models, mesh, program.group)
     rows = loop.model_rows(roles, seeds, padded, batch_size, chunk)
+    rows2 = rows if classifier_roles is None else loop.model_rows(
+        check_classifier_roles(classifier_roles, roles), seeds, padded, batch_size, chunk)
     all_rows = np.arange(-(-n // chunk) * chunk, dtype=np.int32)
     all_rows[n:] = -1
 
@@ -184,6 +189,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     dev = sharding.put_replicated(uploaded, mesh)  # one upload, in chunks; no host copy
     seeds_d = put_m(np.asarray(rows.seeds, np.int32))
     train_d, val_d, test_d = put_m(rows.train), put_m(rows.val), put_m(rows.test)
+    train2_d = train_d if rows2 is rows else put_m(rows2.train)
     all_rows_d = sharding.put_replicated(all_rows, mesh)
 
     width = networks.fused_width(model_config, data["statistical"].shape[1])
@@ -205,10 +211,10 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         if not fused:
             if stream is None:
                 out = program.fused_inputs(state["phase1"], state["scaler1"], dev, all_rows_d,
-                                           train_d)
+                                           train2_d)
             else:
                 deep = stream.deep_features(state["phase1"], state["scaler1"], host_inputs, n)
-                out = program.fused_from_deep(deep, dev, train_d)
+                out = program.fused_from_deep(deep, dev, train2_d)
             fused["inputs"], fused["scaler"] = out
         return fused["inputs"], fused["scaler"]
 
@@ -228,12 +234,13 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
                                     put_m(batches), val_d, seeds_d, np.int32(epoch), hp_d)
 
     phases = [loop.Phase(PHASES[0], "phase1", extractor_epoch),
-              loop.Phase(PHASES[1], "phase2", classifier_epoch)]
+              loop.Phase(PHASES[1], "phase2", classifier_epoch, rows2)]
     state = {"phase1": state1, "phase2": state2, "scaler1": scaler1, "scaler2": scaler2,
              "curves": loop.empty_curves(phases, epochs, padded)}
     manager, done, save = None, 0, None
     if workdir is not None:
-        fingerprint = checkpoint.grid_fingerprint(data, roles, seeds, model_config, train_config,
+        both = roles if rows2 is rows else np.stack([roles, classifier_roles])
+        fingerprint = checkpoint.grid_fingerprint(data, both, seeds, model_config, train_config,
                                                   padded, runtime, hp)
         manager = checkpoint.progress_manager(workdir, fingerprint)
         done, state = checkpoint.restore_progress(manager, state)
@@ -287,6 +294,24 @@ def concat_results(results: list) -> GridResult:
         curves=curves, params=[r.params for r in results],
         scalers=[r.scalers for r in results],
         timing={k: float(sum(r.timing[k] for r in results)) for k in first.timing})
+
+
+def check_classifier_roles(classifier_roles, roles: np.ndarray) -> np.ndarray:
+    """Step 2's roles, checked against step 1's: same shape, VAL and TEST rows; TRAIN rows a
+    non-empty subset (step 2 never trains on a row step 1 did not)."""
+    out = np.asarray(classifier_roles, np.int8)
+    if out.shape != roles.shape:
+        raise ValueError(f"classifier_roles: shape {out.shape}, need the roles' {roles.shape}")
+    for code, name in ((VAL, "VAL"), (TEST, "TEST")):
+        if not np.array_equal(out == code, roles == code):
+            raise ValueError(f"classifier_roles: {name} rows differ from the roles'; only "
+                             "TRAIN rows may be left out of step 2")
+    if ((out == TRAIN) & (roles != TRAIN)).any():
+        raise ValueError("classifier_roles: TRAIN rows that are not TRAIN in step 1")
+    empty = np.flatnonzero(~(out == TRAIN).any(1))
+    if empty.size:
+        raise ValueError(f"classifier_roles: models {empty.tolist()} have no TRAIN rows")
+    return out
 
 
 def check_hparams(hparams: dict | None, num_models: int) -> dict:
