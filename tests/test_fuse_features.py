@@ -1,5 +1,6 @@
 """features.fuse: a second vector view appended to ``statistical`` (serjax.features.fused_views),
-its alignment, its validation, the main set's cache key, serving's refusal and one CV run."""
+its alignment, its validation, the main set's cache key, serving's refusal of an external
+view and one CV run."""
 
 import json
 import logging
@@ -163,12 +164,15 @@ def test_fuse_leaves_the_main_cache_key_alone(table):
         not in keys
 
 
-def test_a_model_trained_with_fuse_is_refused_by_serving(tmp_path):
+def test_a_model_trained_with_an_external_fused_view_is_refused_by_serving(tmp_path):
+    """Computable views (summary, egemaps, compare) are served (tests/test_predict_opensmile.py);
+    features read from features.external_path are not."""
     (tmp_path / checkpoint.MODELS_DIR).mkdir()
     (tmp_path / checkpoint.MODELS_DIR / "models.json").write_text("{}")
-    c = feature_config(fuse="egemaps")
+    c = feature_config(fuse="external", external_path=str(tmp_path / "x.npz"))
     (tmp_path / "config.json").write_text(json.dumps(c.to_dict()))
-    with pytest.raises(ValueError, match="features.fuse='egemaps' cannot be served yet"):
+    with pytest.raises(ValueError, match="features.fuse='external': these features were read "
+                                         "from features.external_path at training time"):
         model_bundle.load_bundle(tmp_path)
 
 

@@ -40,7 +40,7 @@ import numpy as np
 from serjax.corpora import naming
 from serjax.features import spec  # noqa: PLC0415
 from serjax.models import networks as models_lib
-from serjax.serve import live, model_bundle
+from serjax.serve import live, model_bundle, predict
 from serjax.training import checkpoint
 
 FORMAT = "serjax-artifact-1"
@@ -122,6 +122,12 @@ def export_artifact(workdir, out, models: str = "all", window_s: float = 2.5,
         raise ValueError(f"{workdir}: trained with train.speaker_norm=True; its inputs must be "
                          "standardised per speaker first, which the exported forward pass "
                          "does not do: use `serjax predict --speaker name|one` on the workdir")
+    reason = predict.jax_window_reason(bundle.config)
+    if reason:  # window.stablehlo computes its features in JAX; artifact.json describes them
+        raise ValueError(f"{workdir}: {reason}. serjax export writes models on the librosa "
+                         "features.acoustic='summary' without features.fuse only; serve this "
+                         "model with `serjax predict` or `serjax stream --features librosa` "
+                         "on the workdir")
     out = pathlib.Path(out).expanduser()
     if out.exists() and any(out.iterdir()):
         if not (out / "artifact.json").is_file():

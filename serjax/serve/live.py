@@ -138,8 +138,9 @@ class WindowClassifier:
                 "each speaker by the statistics of many of their utterances; a live stream has "
                 "none to draw on. Use `serjax predict --speaker name|one` on a batch of the "
                 "speaker's files, or stream with a model trained without speaker_norm")
-        if networks.reads_frames(bundle.models.config):
-            features = "librosa"  # the fused JAX window function reads summary vectors only
+        if networks.reads_frames(bundle.models.config) or predict.jax_window_reason(bundle.config):
+            # the fused JAX window function computes librosa summary vectors only
+            features = "librosa"
         self.bundle, self.window_samples, self.features = bundle, window_samples, features
         self.config = bundle.config
         self.audio_config = bundle.config.audio.copy_and_resolve_references()

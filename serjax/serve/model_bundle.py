@@ -26,6 +26,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from serjax.features import spec
 from serjax.models import networks as models_lib
 from serjax.training import checkpoint
 
@@ -161,6 +162,22 @@ def select(choice: str, directory: pathlib.Path, folds: list, seeds: list) -> li
     return picked
 
 
+def check_computable(directory: pathlib.Path, features) -> None:
+    """ValueError naming ``config.json`` and the field when the models read features that
+    serjax cannot compute for new audio: ``features.acoustic`` in ``spec.EXTERNAL_KINDS`` or
+    ``features.fuse='external'`` (read from ``features.external_path`` in training). The
+    librosa and openSMILE kinds, and the fused views of those, are computed
+    (``serjax.serve.predict.wave_features``)."""
+    fields = (("acoustic", features.get("acoustic", "summary")),
+              ("fuse", features.get("fuse", "") or ""))
+    for field, kind in fields:
+        if kind in spec.EXTERNAL_KINDS:
+            raise ValueError(f"{directory / 'config.json'}: features.{field}={kind!r}: these "
+                             "features were read from features.external_path at training "
+                             "time; serjax cannot compute them for new audio, so these models "
+                             "cannot be served")
+
+
 def load_bundle(path, models: str = "all") -> Bundle:
     """A workdir or artifact directory -> Bundle with the chosen models (see module doc)."""
     directory = checked_dir(path)
@@ -168,16 +185,11 @@ def load_bundle(path, models: str = "all") -> Bundle:
     if not (directory / checkpoint.MODELS_DIR / "models.json").is_file():
         raise FileNotFoundError(f"{directory / checkpoint.MODELS_DIR} has no trained models "
                                 "(models.json); finish `serjax cv` first")
+    check_computable(directory, config.features)
     try:
         models_lib.check_features_suit_model(config.get("model", {}), config.features)
     except ValueError as err:
         raise ValueError(f"{directory}/config.json: {err}") from None
-    fuse = config.features.get("fuse", "")
-    if fuse:  # the fused view is a second FeatureSet; inference computes only the main one
-        raise ValueError(f"{directory}/config.json: models trained with features.fuse={fuse!r} "
-                         "cannot be served yet: inference computes only features.acoustic and "
-                         "the statistical features, not the fused view their classifier reads; "
-                         "train with features.fuse='' to serve")
     saved = checkpoint.load_models(directory)
     saved = saved._replace(config=nest_frames_fields(saved.config))
     meta = json.loads((directory / checkpoint.MODELS_DIR / "models.json").read_text())

@@ -4,14 +4,15 @@ The models come from ``serjax.serve.model_bundle.load_bundle`` (a workdir or an 
 which of its models vote: ``--models all | best | FOLD``). Each file goes through exactly the
 training-time code: ``audio_file.read_int16`` (any encoding; stereo is downmixed),
 ``audio.prepare`` (resample to ``audio.sample_rate`` with ``audio.res_type``, the fixed window
-if the config has one, trim with ``audio.trim_top_db``), and
-``features.extract.librosa_features`` / ``jax_features`` (the config's backend, resolved as
-precompute resolves it) followed by the frame mean, plus the gender bit (``--gender``, or
-``auto``: ``serjax.serve.gender``). Files with less than ``MIN_SPEECH_S`` of sound after
-trimming are skipped with the reason. Models trained with ``train.speaker_norm`` need each
-speaker's features standardised by that speaker's own statistics, as in training: ``--speaker
-name`` (the speaker read from RAVDESS / CREMA-D / SAVEE / TESS file names) or ``--speaker one``
-(every input is one speaker) groups the files, and each group of at least
+if the config has one, trim with ``audio.trim_top_db``), and the precompute code of
+``features.acoustic`` (``wave_features``: librosa ``extract.librosa_features`` /
+``jax_features`` with the config's backend, or openSMILE ``extract.row_features``; plus the
+``features.fuse`` view appended to the statistical features), plus the gender bit
+(``--gender``, or ``auto``: ``serjax.serve.gender``). Files with less than ``MIN_SPEECH_S`` of
+sound after trimming are skipped with the reason. Models trained with ``train.speaker_norm``
+need each speaker's features standardised by that speaker's own statistics, as in training:
+``--speaker name`` (the speaker read from RAVDESS / CREMA-D / SAVEE / TESS file names) or
+``--speaker one`` (every input is one speaker) groups the files, and each group of at least
 ``MIN_SPEAKER_FILES`` is standardised with ``grid_data.speaker_normalize``. ``Classifier`` is
 the jitted forward pass (``checkpoint.forward_fn``: extractor -> fusion -> MLP for every
 selected model, vmapped), probabilities averaged over models. The command's arguments live in
@@ -29,7 +30,7 @@ import jax
 import numpy as np
 
 from serjax.corpora import audio_file, naming
-from serjax.features import acoustic, audio, extract, spec  # noqa: PLC0415
+from serjax.features import acoustic, audio, extract, fused_views, spec  # noqa: PLC0415
 from serjax.serve import gender as gender_lib
 from serjax.serve import inference_io
 from serjax.serve.inference_io import MIN_SPEAKER_FILES, SPEAKER_CHOICES
@@ -46,6 +47,8 @@ SPEAKER_NORM_NEEDS = (
     "standardised by that speaker's own statistics. Pass --speaker name (the speaker read from "
     "corpus file names) or --speaker one (all inputs are one speaker), with at least "
     f"{MIN_SPEAKER_FILES} files per speaker")
+EXTERNAL_REASON = ("these features were read from features.external_path at training time; "
+                   "serjax cannot compute them for new audio")
 
 
 # ------------------------------------------------------------------------ the forward pass
@@ -137,24 +140,82 @@ def prepare_file(path: pathlib.Path, config) -> tuple[np.ndarray, str]:
     return wave, warning
 
 
-def wave_features(waves: list[np.ndarray], config, backend: str | None = None) -> list[tuple]:
-    """Prepared waveforms -> [(acoustic, statistical float32 [S])] with the precompute code
-    (``extract.librosa_features`` / ``jax_features``): acoustic is the summary ``[F]`` (frame
-    mean), or with ``features.acoustic='frames'`` the frames padded to ``features.max_frames``
-    with their mask, ``{"frames": [T, F], "mask": [T]}``, as the FeatureSet stores them."""
-    backend = spec.resolve_backend(backend or config.features.backend)
+def stored_acoustic(values: np.ndarray, features) -> Any:
+    """One row's acoustic values from ``extract.row_features`` -> the model input as the
+    FeatureSet stores it, through the precompute code (``extract._row_acoustic``): frame kinds
+    ``{"frames": float32 [max_frames, D] (rounded through features.frames_dtype), "mask":
+    [max_frames]}``, ``summary`` the frame mean, vector kinds float32 [D]. Raises ValueError
+    with precompute's reason for a row it would skip (no frames, frames_dtype overflow)."""
+    stored, mask, _, problem = extract._row_acoustic(np.asarray(values), features)  # noqa: SLF001
+    if problem:
+        raise ValueError(problem)
+    if mask is None:
+        return np.asarray(stored, np.float32)
+    return {"frames": np.asarray(stored, np.float32), "mask": mask}
+
+
+def view_features(waves: list[np.ndarray], config, backend: str | None = None) -> list[tuple]:
+    """Prepared waveforms -> [(acoustic, statistical float32 [S])] of one FeatureSet's config
+    (``features.fuse`` ignored). The librosa kinds: ``extract.librosa_features`` /
+    ``jax_features`` (the config's backend, resolved as precompute resolves it) then the frame
+    mean, or with ``features.acoustic='frames'`` the frames padded to ``features.max_frames``
+    with their mask; openSMILE kinds: ``extract.row_features`` (always the CPU path, as
+    ``spec.feature_backend`` has precompute do) then ``stored_acoustic``. External kinds
+    (computed by another program) raise ValueError."""
+    f = config.features
+    kind = spec.acoustic_kind(f)
+    if kind in spec.EXTERNAL_KINDS:
+        raise ValueError(f"features.acoustic={kind!r}: {EXTERNAL_REASON}")
     sr = int(config.audio.sample_rate)
     rows = [extract.Row(extract.Item("input", f"input{i}", "input/0", 0, 0,
                                      np.zeros(0, np.int16), sr), 0, w)
             for i, w in enumerate(waves)]
+    if kind not in spec.LIBROSA_KINDS:
+        return [(stored_acoustic(values, f), stats)
+                for values, stats in extract.row_features(rows, config)]
+    backend = spec.resolve_backend(backend or f.backend)
     compute = extract.jax_features if backend == "jax" else extract.librosa_features
     def model_input(frames):
-        if config.features.get("acoustic", "summary") != "frames":
+        if kind != "frames":
             return acoustic.summary_from_frames(frames)
-        padded, count = acoustic.pad_frames(frames, int(config.features.max_frames))
+        padded, count = acoustic.pad_frames(frames, int(f.max_frames))
         return {"frames": padded.astype(np.float32),
-                "mask": np.arange(int(config.features.max_frames)) < count}
+                "mask": np.arange(int(f.max_frames)) < count}
     return [(model_input(frames), stats) for frames, stats in compute(rows, config)]
+
+
+def wave_features(waves: list[np.ndarray], config, backend: str | None = None) -> list[tuple]:
+    """Prepared waveforms -> [(acoustic, statistical float32 [S])] with the precompute code
+    (``view_features``): acoustic is a vector ``[F]`` (librosa ``summary``, openSMILE
+    functionals) or, for frame kinds, ``{"frames": [T, F], "mask": [T]}`` as the FeatureSet
+    stores them. With ``features.fuse`` the fused view (``fused_views.fuse_config``, a vector
+    kind) is computed too and its vector appended to the statistical features, as
+    ``fused_views.join`` does in training: ``statistical = [S | fused D]``."""
+    main = view_features(waves, fused_views.without_fuse(config), backend)
+    view = fused_views.fuse_config(config)
+    if view is None:
+        return main
+    if view.features.acoustic in spec.EXTERNAL_KINDS:
+        raise ValueError(f"features.fuse={view.features.acoustic!r}: {EXTERNAL_REASON}")
+    fused = view_features(waves, view, backend)
+    return [(a, np.concatenate([s, v]).astype(np.float32))
+            for (a, s), (v, _) in zip(main, fused)]
+
+
+def jax_window_reason(config) -> str:
+    """Empty when the JAX window path (``live.traceable_features``: the librosa summary and
+    statistical features in one jitted function, used by ``serjax stream --features jax`` and
+    ``serjax export``'s window function) computes this config's model inputs; else why not
+    (openSMILE and external kinds, fused views)."""
+    kind = spec.acoustic_kind(config.features)
+    fuse = config.features.get("fuse", "") or ""
+    if kind != "summary":
+        return (f"features.acoustic={kind!r}: the JAX window function computes the librosa "
+                "summary features only")
+    if fuse:
+        return (f"features.fuse={fuse!r}: the JAX window function does not compute the fused "
+                "view appended to the statistical features")
+    return ""
 
 
 def file_features(path: pathlib.Path, config, gender: int | None,
@@ -166,7 +227,11 @@ def file_features(path: pathlib.Path, config, gender: int | None,
     except (ValueError, audio.BadAudio) as err:
         result.error = str(err)
         return result
-    (result.acoustic, result.statistical), = wave_features([wave], config)
+    try:
+        (result.acoustic, result.statistical), = wave_features([wave], config)
+    except ValueError as err:  # a row precompute would skip (e.g. no frames)
+        result.error = f"{path}: {err}"
+        return result
     leaves = [*(result.acoustic.values() if isinstance(result.acoustic, dict)
                 else [result.acoustic]), result.statistical]
     if not all(np.all(np.isfinite(leaf)) for leaf in leaves):
