@@ -183,7 +183,8 @@ def forward_fn(models: Models):
     def one(params, s_acoustic, s_fused, acoustic, statistical, gender):
         deep = extractor.apply(params["extractor"], model_step.standardize(acoustic, s_acoustic),
                                train=False)[1]
-        fused = programs.fuse(deep, statistical, gender, fusion)
+        shared = programs.shared_columns({"statistical": statistical, "gender": gender}, fusion)
+        fused = programs.with_shared(deep, shared)
         logits = classifier.apply(params["classifier"], model_step.standardize(fused, s_fused),
                                   train=False)
         return jax.nn.softmax(logits, -1)

@@ -183,7 +183,10 @@ def fit_scaler_from_row_stats(stats, rows: jax.Array, enabled: bool) -> Scaler:
 
 
 def standardize(x, scaler: Scaler):
-    """``(x - mean) / scale``; for ``{"frames", "mask"}`` inputs padded frames stay 0."""
+    """``(x - mean) / scale``; for ``{"frames", "mask"}`` inputs padded frames stay 0; a
+    tuple (a model's own columns, the columns every model shares) is concatenated first."""
+    if isinstance(x, tuple):
+        x = jnp.concatenate(x, axis=-1)
     if isinstance(x, dict):
         mask = x["mask"]
         frames = (x["frames"].astype(jnp.float32) - scaler.mean) / scaler.scale

@@ -187,16 +187,20 @@ class PhaseProgram:
                 train=False))(seeds)
             return jax.vmap(functools.partial(model_step.init_phase_state, spec))(params)
 
-        def epoch(state, scaler, inputs, labels, batches, val_rows, seeds, epoch_index, hp):
-            # hp: {name: [M]} the arms' per-model hyperparameters ({} without arms)
-            run = sharding.map_models(per_model_epoch,
-                                      (0, 0, inputs_axis, None, 0, 0, 0, None, 0), group, mesh)
-            return run(state, scaler, inputs, labels, batches, val_rows,
+        def epoch(state, scaler, inputs, labels, batches, val_rows, seeds, epoch_index, hp,
+                  shared=None):
+            # hp: {name: [M]} the arms' per-model hyperparameters ({} without arms); shared:
+            # columns every model reads beside its own inputs (``with_shared``)
+            def one(st, sc, x, sh, *rest):
+                return per_model_epoch(st, sc, with_shared(x, sh), *rest)
+            run = sharding.map_models(one, (0, 0, inputs_axis, None, None, 0, 0, 0, None, 0),
+                                      group, mesh)
+            return run(state, scaler, inputs, shared, labels, batches, val_rows,
                        seed_keys(seeds, key_stream), epoch_index, hp)
 
-        def test(params, scaler, inputs, labels, test_rows):
+        def test(params, scaler, inputs, labels, test_rows, shared=None):
             def one(p, sc, x, rows):
-                logits = model_step.predict_logits(spec, p, sc, x, rows)
+                logits = model_step.predict_logits(spec, p, sc, with_shared(x, shared), rows)
                 return (jax.nn.softmax(logits, -1),
                         metrics.confusion_counts(logits, labels, rows, num_classes))
             return jax.vmap(one, in_axes=(0, 0, inputs_axis, 0))(params, scaler, inputs,
@@ -222,11 +226,21 @@ def extractor_inputs(data: dict):
     return data["acoustic"]
 
 
-def fuse(deep: jax.Array, statistical: jax.Array, gender: jax.Array, fusion: str) -> jax.Array:
-    """Classifier input ``[N, 41]`` = [deep 32 | statistical 8 | gender 1] (or deep alone)."""
+def with_shared(x, shared):
+    """A model's inputs with the shared columns: ``(x, shared)``, which ``model_step`` gathers
+    and concatenates per batch, or ``x`` alone (``shared`` None)."""
+    return x if shared is None else (x, shared)
+
+
+def shared_columns(data: dict, fusion: str):
+    """The classifier's columns that are the same for every model, ``[N, S + 1]`` =
+    [statistical S | gender 1] (None for ``deep_only``). Each model's fused input is
+    [its deep features | these]: kept apart, the grid holds ``M × N × deep_width`` floats
+    instead of ``M × N × (deep_width + S + 1)`` (S = 6,381 with ComParE fused in)."""
     if fusion == "deep_only":
-        return deep
-    return jnp.concatenate([deep, statistical, gender[:, None]], axis=-1)
+        return None
+    return jnp.concatenate([jnp.asarray(data["statistical"], jnp.float32),
+                            jnp.asarray(data["gender"], jnp.float32)[:, None]], axis=-1)
 
 
 def deep_features(extractor, params, scaler: Scaler, acoustic, rows, chunk: int):
@@ -273,8 +287,14 @@ class GridProgram:
                 stats, train_rows, standardize)
 
         def fuse_and_fit(deep, data, rows):
-            fused = fuse(deep, data["statistical"], data["gender"], fusion)
-            return fused, model_step.fit_scaler(fused, rows, standardize)
+            """(deep features, the scaler of [deep | shared columns] on ``rows``); the
+            columns are standardised one by one, so the blocks are fitted apart."""
+            scaler = model_step.fit_scaler(deep, rows, standardize)
+            shared = shared_columns(data, fusion)
+            if shared is not None:
+                other = model_step.fit_scaler(shared, rows, standardize)
+                scaler = Scaler(*(jnp.concatenate(pair) for pair in zip(scaler, other)))
+            return deep, scaler
 
         def fused_inputs(params1, scaler, data, all_rows, train_rows):
             def one(params, sc, rows):
@@ -298,8 +318,9 @@ class GridProgram:
         self.fused_from_deep = jit(fused_from_deep, mesh, opt_level=self.opt_level)
 
     def fused_inputs(self, state1: PhaseState, scaler, data, all_rows, train_rows):
-        """(fused inputs ``[M, N, D]``, their scalers fitted on each model's TRAIN rows) from
-        the frozen extractors' best parameters."""
+        """(deep features ``[M, N, deep_width]``, the scalers of the fused inputs [deep |
+        ``shared_columns``] fitted on each model's TRAIN rows) from the frozen extractors'
+        best parameters."""
         return self._fused(state1.best_params, scaler, data, all_rows, train_rows)
 
 

@@ -226,12 +226,15 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
         return program.phase1.epoch(state["phase1"], state["scaler1"], acoustic, dev["label"],
                                     put_m(batches), val_d, seeds_d, np.int32(epoch), hp_d)
 
+    shared = programs.shared_columns(dev, model_config.fusion)  # [N, S + 1], every model's
+
     def classifier_epoch(state, batches, epoch):
         inputs, fresh_scaler = fused_inputs(state)
         if epoch == 0:  # later epochs (and resumed runs) keep the one in the state
             state["scaler2"] = fresh_scaler
         return program.phase2.epoch(state["phase2"], state["scaler2"], inputs, dev["label"],
-                                    put_m(batches), val_d, seeds_d, np.int32(epoch), hp_d)
+                                    put_m(batches), val_d, seeds_d, np.int32(epoch), hp_d,
+                                    shared)
 
     phases = [loop.Phase(PHASES[0], "phase1", extractor_epoch),
               loop.Phase(PHASES[1], "phase2", classifier_epoch, rows2)]
@@ -262,7 +265,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
             writer.close()
     inputs, _ = fused_inputs(state)
     probs, confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
-                                           inputs, dev["label"], test_d)
+                                           inputs, dev["label"], test_d, shared)
     jax.block_until_ready(confusion)
     train_s = time.perf_counter() - start - (programs.compile_seconds() - compile_before)
 
