@@ -146,7 +146,8 @@ def model_config() -> ml_collections.ConfigDict:
     # Step 2, the classifier on [deep 32 | statistical 8 | gender 1]:
     c.mlp_hidden = (12,)            # Dense(12) -> Dense(classes), as the authors' code
     c.mlp_dropout = 0.0
-    c.fusion = "fusion"             # "fusion": [deep | statistical | gender]; "deep_only": deep
+    c.fusion = "fusion"             # "fusion": [deep | statistical | gender]; "deep_only": deep;
+    #                                 "late": MLP on [statistical | gender], mean with step 1's softmax
     # Beyond the paper, model.kind="frames_cnn": Conv1D over the frames [T, 162], time the
     # conv axis; padded frames masked out; masked mean and max pooling over time.
     c.frames_cnn = ml_collections.ConfigDict()

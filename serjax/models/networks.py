@@ -5,7 +5,9 @@ channel (as the authors' Keras code does): ``len(conv_features)`` blocks of
 conv → ReLU → max-pool → dropout, then flatten → Dense(deep_width) → ReLU. These 32 units are
 the "deep features"; a softmax head on top trains the extractor (step 1 of the paper's recipe).
 The classifier is an MLP on ``[deep 32 | statistical 8 | gender 1]`` (41 inputs, ``fusion``) or
-on the deep features alone (32 inputs, ``deep_only``).
+on the deep features alone (32 inputs, ``deep_only``); ``late`` (beyond the paper) trains the
+MLP on [statistical | gender] alone and averages its class probabilities with the extractor's
+own softmax head (late fusion of the two views).
 
 ``model.kind`` picks the extractor: ``'fusionnet'`` (the paper's, above; the default) or
 ``'frames_cnn'`` (beyond the paper): Conv1D blocks over the frame sequence ``[T, 162]`` (time is
@@ -51,7 +53,7 @@ from serjax.models.pooling import (
 )
 
 KINDS = ("fusionnet", "frames_cnn")
-FUSION_MODES = ("fusion", "deep_only")
+FUSION_MODES = ("fusion", "deep_only", "late")
 CONV_IMPLS = ("im2col", "lax")
 DROPOUT_IMPLS = ("hash", "jax")
 POOL_IMPLS = ("slices", "flax")
@@ -69,7 +71,8 @@ def default_model_config() -> ml_collections.ConfigDict:
     c.deep_width = 32
     c.mlp_hidden = (12,)
     c.mlp_dropout = 0.0
-    c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features
+    c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features;
+    #                      'late': [statistical | gender], probabilities averaged with step 1's
     c.kind = "fusionnet"  # or "frames_cnn" (needs features.acoustic="frames")
     c.frames_cnn = default_frames_cnn_config()
     return c
@@ -333,6 +336,8 @@ def fused_width(config: ml_collections.ConfigDict, num_statistical: int) -> int:
     """Input width of the classifier: deep + statistical + gender, or deep alone."""
     if config.fusion == "deep_only":
         return config.deep_width
+    if config.fusion == "late":
+        return num_statistical + 1
     return config.deep_width + num_statistical + 1
 
 

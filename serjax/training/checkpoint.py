@@ -181,12 +181,14 @@ def forward_fn(models: Models):
     fusion = models.config.fusion
 
     def one(params, s_acoustic, s_fused, acoustic, statistical, gender):
-        deep = extractor.apply(params["extractor"], model_step.standardize(acoustic, s_acoustic),
-                               train=False)[1]
+        head, deep = extractor.apply(params["extractor"],
+                                     model_step.standardize(acoustic, s_acoustic), train=False)
         shared = programs.shared_columns({"statistical": statistical, "gender": gender}, fusion)
-        fused = programs.with_shared(deep, shared)
+        fused = programs.with_shared(deep[:, :0] if fusion == "late" else deep, shared)
         logits = classifier.apply(params["classifier"], model_step.standardize(fused, s_fused),
                                   train=False)
+        if fusion == "late":  # as training scored it: the mean of both steps' probabilities
+            return 0.5 * (jax.nn.softmax(head, -1) + jax.nn.softmax(logits, -1))
         return jax.nn.softmax(logits, -1)
 
     def forward(params, scalers, acoustic, statistical, gender):

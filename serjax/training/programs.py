@@ -232,6 +232,16 @@ def with_shared(x, shared):
     return x if shared is None else (x, shared)
 
 
+def late_fusion(probs1: jax.Array, probs2: jax.Array, labels, test_rows, num_classes: int):
+    """``model.fusion='late'``: the mean of the extractor's and the classifier's class
+    probabilities ``[M, T, C]``, and its TEST confusion counts ``[M, C, C]``."""
+    probs = 0.5 * (probs1 + probs2)
+    logits = jnp.log(jnp.maximum(probs, 1e-30))
+    return probs, jax.vmap(lambda lg, rows: metrics.confusion_counts(lg, labels, rows,
+                                                                     num_classes))(logits,
+                                                                                   test_rows)
+
+
 def shared_columns(data: dict, fusion: str):
     """The classifier's columns that are the same for every model, ``[N, S + 1]`` =
     [statistical S | gender 1] (None for ``deep_only``). Each model's fused input is
@@ -288,8 +298,10 @@ class GridProgram:
 
         def fuse_and_fit(deep, data, rows):
             """(deep features, the scaler of [deep | shared columns] on ``rows``); the
-            columns are standardised one by one, so the blocks are fitted apart."""
-            scaler = model_step.fit_scaler(deep, rows, standardize)
+            columns are standardised one by one, so the blocks are fitted apart. Late fusion
+            keeps no deep column (its classifier reads the shared columns alone)."""
+            own = deep[:, :0] if fusion == "late" else deep  # (sliced after the model map)
+            scaler = model_step.fit_scaler(own, rows, standardize)
             shared = shared_columns(data, fusion)
             if shared is not None:
                 other = model_step.fit_scaler(shared, rows, standardize)
@@ -321,7 +333,13 @@ class GridProgram:
         """(deep features ``[M, N, deep_width]``, the scalers of the fused inputs [deep |
         ``shared_columns``] fitted on each model's TRAIN rows) from the frozen extractors'
         best parameters."""
-        return self._fused(state1.best_params, scaler, data, all_rows, train_rows)
+        return self.late_columns(*self._fused(state1.best_params, scaler, data, all_rows,
+                                              train_rows))
+
+    def late_columns(self, deep, scaler):
+        """Late fusion's classifier reads no deep column: ``deep[..., :0]`` (sliced outside
+        the model map, which cannot stack zero-width outputs)."""
+        return (deep[..., :0] if self.model_config.fusion == "late" else deep), scaler
 
 
 def program_key(model_config, train_config, runtime, num_classes: int, mesh) -> tuple:

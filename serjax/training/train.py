@@ -183,6 +183,9 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     hp_d = put_m({k: sharding.pad_models(v, padded) for k, v in hp.items()})
     stream, host_inputs, uploaded = None, programs.extractor_inputs(data), data
     if host_input.wants_streaming(runtime, host_inputs, mesh):
+        if model_config.fusion == "late":
+            raise ValueError("model.fusion='late' reads step 1's TEST predictions with its "
+                             "inputs on the device: set --config.runtime.stream=resident")
         stream = host_input.streamed_step1(program)
         # host_inputs stay on the host (memory-mapped); the rest goes up as usual
         uploaded = {k: v for k, v in data.items() if k not in ("acoustic", "frame_mask")}
@@ -214,7 +217,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
                                            train2_d)
             else:
                 deep = stream.deep_features(state["phase1"], state["scaler1"], host_inputs, n)
-                out = program.fused_from_deep(deep, dev, train2_d)
+                out = program.late_columns(*program.fused_from_deep(deep, dev, train2_d))
             fused["inputs"], fused["scaler"] = out
         return fused["inputs"], fused["scaler"]
 
@@ -266,6 +269,11 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     inputs, _ = fused_inputs(state)
     probs, confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
                                            inputs, dev["label"], test_d, shared)
+    if model_config.fusion == "late":  # mean with step 1's own class probabilities
+        probs1, _ = program.phase1.test(state["phase1"].best_params, state["scaler1"],
+                                        acoustic, dev["label"], test_d)
+        probs, confusion = programs.late_fusion(probs1, probs, dev["label"], test_d,
+                                                num_classes)
     jax.block_until_ready(confusion)
     train_s = time.perf_counter() - start - (programs.compile_seconds() - compile_before)
 
