@@ -4,6 +4,7 @@ probabilities are the mean of step 1's softmax head and step 2's; saved models p
 import numpy as np
 from _grid_fixtures import tiny_configs, tiny_grid
 
+from serjax.evaluation import selection
 from serjax.models import networks
 from serjax.training import checkpoint, train
 
@@ -32,3 +33,8 @@ def test_late_fusion_averages_both_steps_and_serves_the_same(tmp_path):
     confusion = np.stack([np.bincount(data["label"][r] * 4 + p.argmax(-1), minlength=16)
                           .reshape(4, 4) for r, p in zip(result.test_rows, result.test_probs)])
     np.testing.assert_array_equal(confusion, result.confusion)
+    # VAL accuracy of what predicts TEST: for the paper's fusion, the classifier at its kept
+    # epoch (what the curves say); for late fusion, the mean of both steps (it differs)
+    np.testing.assert_allclose(fused.val_acc, selection.val_scores(fused.curves), atol=1e-6)
+    assert not np.allclose(result.val_acc, selection.val_scores(result.curves))
+    assert np.all((result.val_acc > 0.25) & (result.val_acc <= 1))

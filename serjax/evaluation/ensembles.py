@@ -127,7 +127,7 @@ def report_fields(result, folds, true, arms=None, score: str = "val_acc",
     members, described = list(range(result.num_models)), "every seed of each fold"
     if len(np.unique(arms)) > 1:
         table = selection.model_table(metrics.per_model(result.confusion), folds, result.seeds,
-                                      arms, selection.val_scores(result.curves, score))
+                                      arms, selection.result_scores(result, score))
         try:
             chosen = selection.select(table, score)
         except ValueError as err:  # keep the rest of the report; say why nothing was chosen

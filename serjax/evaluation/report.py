@@ -98,9 +98,10 @@ def val_fields(result, folds, rows: list) -> dict:
     """Each model's VAL accuracy at its kept epoch into ``rows`` (``"val_acc"``), and
     ``{"val": {"accuracy": {mean, std, n}}}`` over folds: what recipes and arms are compared by
     (never TEST). Empty for results without epoch curves or without VAL rows."""
-    if not getattr(result, "curves", None) or selection.PHASE not in result.curves:
+    if getattr(result, "val_acc", None) is None and (
+            not getattr(result, "curves", None) or selection.PHASE not in result.curves):
         return {}
-    scores = selection.val_scores(result.curves, "val_acc")
+    scores = selection.result_scores(result, "val_acc")
     if not np.isfinite(scores).any():
         return {}
     by_fold: dict = {}

@@ -42,6 +42,15 @@ def curve(curves, phase: str, name: str) -> np.ndarray:
     return np.asarray(values, np.float64)
 
 
+def result_scores(result, score: str = "val_acc") -> np.ndarray:
+    """``val_scores`` of a grid result; ``"val_acc"`` reads the result's own ``val_acc`` (the
+    VAL accuracy of what predicts TEST, e.g. both steps of a late fusion) when it has one."""
+    own = getattr(result, "val_acc", None)
+    if score == "val_acc" and own is not None:
+        return np.asarray(own, np.float64)
+    return val_scores(result.curves, score)
+
+
 def val_scores(curves, score: str = "val_acc", phase: str = PHASE) -> np.ndarray:
     """``float64 [M]``: each model's VAL score (module docstring); NaN without VAL rows."""
     if score not in VAL_SCORES:

@@ -108,7 +108,9 @@ class GridResult:
     curves[phase][name]: float [epochs, M] with phase in PHASES and name in CURVE_NAMES
     (NaN for epochs skipped because every model had stopped early);
     params / scalers: best parameters and scalers, host arrays with leading axis M;
-    timing: {"compile_s", "train_s"}; arms / arm_values: set by a sweep (else None).
+    timing: {"compile_s", "train_s"}; arms / arm_values: set by a sweep (else None);
+    val_acc: the accuracy on its VAL rows of what predicts TEST (for late fusion, the mean of
+    both steps; otherwise the classifier at its kept epoch), what arms are chosen by.
     """
     num_classes: int
     seeds: np.ndarray
@@ -125,6 +127,7 @@ class GridResult:
     timing: dict
     arms: np.ndarray | None = None  # int [M]: each model's hyperparameter arm (sweeps)
     arm_values: list | None = None  # per arm, {name: value} (serjax.training.hparams)
+    val_acc: np.ndarray | None = None  # float [M]: each final model's VAL accuracy
 
     @property
     def num_models(self) -> int:
@@ -269,15 +272,20 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     inputs, _ = fused_inputs(state)
     probs, confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
                                            inputs, dev["label"], test_d, shared)
+    _, val_confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
+                                           inputs, dev["label"], val_d, shared)
     if model_config.fusion == "late":  # mean with step 1's own class probabilities
-        probs1, _ = program.phase1.test(state["phase1"].best_params, state["scaler1"],
-                                        acoustic, dev["label"], test_d)
-        probs, confusion = programs.late_fusion(probs1, probs, dev["label"], test_d,
-                                                num_classes)
+        probs, confusion = late_test(program, state, acoustic, dev["label"], test_d, probs,
+                                     num_classes)
+        val_probs, _ = program.phase2.test(state["phase2"].best_params, state["scaler2"],
+                                           inputs, dev["label"], val_d, shared)
+        _, val_confusion = late_test(program, state, acoustic, dev["label"], val_d, val_probs,
+                                     num_classes)
     jax.block_until_ready(confusion)
     train_s = time.perf_counter() - start - (programs.compile_seconds() - compile_before)
 
     result = _collect(state, probs, confusion, roles, seeds, rows.test, num_classes,
+                      val_accuracy(sharding.to_host(val_confusion, num_models)),
                       {"compile_s": programs.compile_seconds() - compile_start,
                        "train_s": train_s})
     if workdir is not None:
@@ -304,7 +312,24 @@ def concat_results(results: list) -> GridResult:
         test_pred=[x for r in results for x in r.test_pred], confusion=cat("confusion"),
         curves=curves, params=[r.params for r in results],
         scalers=[r.scalers for r in results],
-        timing={k: float(sum(r.timing[k] for r in results)) for k in first.timing})
+        timing={k: float(sum(r.timing[k] for r in results)) for k in first.timing},
+        val_acc=None if any(r.val_acc is None for r in results) else cat("val_acc"))
+
+
+def late_test(program, state, acoustic, labels, rows_d, probs2, num_classes: int):
+    """``model.fusion='late'``: (probabilities, confusion) of ``rows_d`` as the mean of step
+    1's softmax head and step 2's probabilities ``probs2``."""
+    probs1, _ = program.phase1.test(state["phase1"].best_params, state["scaler1"], acoustic,
+                                    labels, rows_d)
+    return programs.late_fusion(probs1, probs2, labels, rows_d, num_classes)
+
+
+def val_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """float [M]: accuracy of each final model on its VAL rows (NaN without VAL rows)."""
+    confusion = np.asarray(confusion, np.float64)
+    total = confusion.sum((1, 2))
+    correct = np.trace(confusion, axis1=1, axis2=2)
+    return np.where(total > 0, correct / np.maximum(total, 1), np.nan)
 
 
 def check_classifier_roles(classifier_roles, roles: np.ndarray) -> np.ndarray:
@@ -354,7 +379,7 @@ def per_model_predictions(probs, test_rows: np.ndarray, num_models: int):
     return rows, prob_list, pred_list
 
 
-def _collect(state, probs, confusion, roles, seeds, test_rows, num_classes,
+def _collect(state, probs, confusion, roles, seeds, test_rows, num_classes, val_acc,
              timing) -> GridResult:
     m = len(seeds)
     rows, prob_list, pred_list = per_model_predictions(probs, test_rows, m)
@@ -369,4 +394,4 @@ def _collect(state, probs, confusion, roles, seeds, test_rows, num_classes,
         n_val=(roles == VAL).sum(1), n_test=(roles == TEST).sum(1), test_rows=rows,
         test_probs=prob_list, test_pred=pred_list,
         confusion=sharding.to_host(confusion, m), curves=curves, params=params,
-        scalers=scalers, timing=timing)
+        scalers=scalers, timing=timing, val_acc=val_acc)
