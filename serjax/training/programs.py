@@ -203,8 +203,9 @@ class PhaseProgram:
                 logits = model_step.predict_logits(spec, p, sc, with_shared(x, shared), rows)
                 return (jax.nn.softmax(logits, -1),
                         metrics.confusion_counts(logits, labels, rows, num_classes))
-            return jax.vmap(one, in_axes=(0, 0, inputs_axis, 0))(params, scaler, inputs,
-                                                                 test_rows)
+            # in model groups, as the epochs: all M at once would hold M chunks' activations
+            return sharding.map_models(one, (0, 0, inputs_axis, 0), group, mesh)(
+                params, scaler, inputs, test_rows)
 
         # named after the phase: JAX's compile logs and events (and tests counting traces)
         # tell "extractor_epoch" from "classifier_epoch"
