@@ -206,6 +206,13 @@ def plot_confusion(confusion, labels, path) -> None:
     plt.close(fig)
 
 
+def _epoch_means(curve: np.ndarray) -> np.ndarray:
+    """Mean over models per epoch, NaN for epochs no model ran (all had stopped early)."""
+    counted = np.isfinite(curve)
+    total = np.where(counted, curve, 0.0).sum(1)
+    return np.where(counted.any(1), total / np.maximum(counted.sum(1), 1), np.nan)
+
+
 def plot_learning_curves(curves: dict, folds, path) -> None:
     """``curves[phase][name]`` float [epochs, M]; one line per fold, mean over its seeds."""
     folds = np.asarray(folds)
@@ -217,7 +224,7 @@ def plot_learning_curves(curves: dict, folds, path) -> None:
             for fold in np.unique(folds):
                 sel = folds == fold
                 for split, style in (("train", "-"), ("val", "--")):
-                    y = np.nanmean(curves[phase][f"{split}_{what}"][:, sel], axis=1)
+                    y = _epoch_means(curves[phase][f"{split}_{what}"][:, sel])
                     ax.plot(np.arange(1, len(y) + 1), y, style, label=f"{split} fold {fold}")
             ax.set_title(f"{phase}: {what}")
             ax.set_xlabel("epoch")
