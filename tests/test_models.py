@@ -112,7 +112,7 @@ def test_extractor_training_output_equals_unfused_pool_and_dropout():
 
 def test_bad_model_config_names_the_field():
     config = networks.default_model_config()
-    config.fusion = "late"
+    config.fusion = "early"
     with pytest.raises(ValueError, match="model.fusion"):
         networks.check_model_config(config)
     config = networks.default_model_config()
