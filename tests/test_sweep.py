@@ -170,11 +170,16 @@ def test_cosine_schedule_decays_by_epoch():
 
 
 @pytest.fixture(scope="module")
-def sweep_run(synth_root, tmp_path_factory):
+def sweep_cache(tmp_path_factory):
+    """One cache for this module's runs: the features are computed once."""
+    return tmp_path_factory.mktemp("sweep_cache")
+
+
+@pytest.fixture(scope="module")
+def sweep_run(synth_root, sweep_cache, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sweep")
     config = config_lib.load_config("ravdess_cv", [
-        f"--config.data.root={synth_root}",
-        f"--config.data.cache_dir={tmp_path_factory.mktemp('sweep_cache')}",
+        f"--config.data.root={synth_root}", f"--config.data.cache_dir={sweep_cache}",
         "--config.seeds=1", "--config.features.workers=1", "--config.train.epochs=6",
         "--config.folds.scheme=actor_folds", "--config.folds.n_folds=3",
         "--config.model.mlp_hidden=(32,)", "--config.train.speaker_norm=true",
@@ -200,9 +205,9 @@ def test_sweep_runs_end_to_end_with_nested_selection(sweep_run):
 
 
 def test_structural_programs_train_one_after_another_and_are_selected_among(
-        synth_root, tmp_path):
+        synth_root, sweep_cache, tmp_path):
     config = config_lib.load_config("ravdess_cv", [
-        f"--config.data.root={synth_root}", f"--config.data.cache_dir={tmp_path / 'cache'}",
+        f"--config.data.root={synth_root}", f"--config.data.cache_dir={sweep_cache}",
         "--config.seeds=1", "--config.features.workers=1", "--config.train.epochs=3",
         "--config.folds.scheme=actor_folds", "--config.folds.n_folds=3",
         "--config.sweep.programs=('model.mlp_hidden=(8,)', 'model.mlp_hidden=(32,);"
