@@ -272,13 +272,12 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     inputs, _ = fused_inputs(state)
     probs, confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
                                            inputs, dev["label"], test_d, shared)
-    _, val_confusion = program.phase2.test(state["phase2"].best_params, state["scaler2"],
-                                           inputs, dev["label"], val_d, shared)
+    val_probs, val_confusion = program.phase2.test(state["phase2"].best_params,
+                                                   state["scaler2"], inputs, dev["label"], val_d,
+                                                   shared)
     if model_config.fusion == "late":  # mean with step 1's own class probabilities
         probs, confusion = late_test(program, state, acoustic, dev["label"], test_d, probs,
                                      num_classes)
-        val_probs, _ = program.phase2.test(state["phase2"].best_params, state["scaler2"],
-                                           inputs, dev["label"], val_d, shared)
         _, val_confusion = late_test(program, state, acoustic, dev["label"], val_d, val_probs,
                                      num_classes)
     jax.block_until_ready(confusion)
