@@ -175,11 +175,17 @@ def summary_lines(summary: dict) -> list[str]:
     return lines
 
 
+def format_values(values: dict) -> str:
+    """An arm's values as ``learning_rate=0.001 weight_decay=0`` (a program's overrides as
+    written); the one format of the report's arm lines and the sweep's start-up lines."""
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in values.items())
+
+
 def _values(arm_values: list, arm: int) -> str:
     if arm >= len(arm_values):
         return ""
-    return "  (" + " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in arm_values[arm].items()) + ")"
+    return f"  ({format_values(arm_values[arm])})"
 
 
 def _pairs(block: dict, names) -> str:

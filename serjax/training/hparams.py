@@ -37,6 +37,7 @@ import ml_collections
 import numpy as np
 
 from serjax import config as config_lib
+from serjax.evaluation import ensembles
 
 #: name -> the config field whose value an arm replaces, per model.
 PER_MODEL = {
@@ -182,15 +183,9 @@ def tags(splits, arm_of) -> list[str]:
     return [f"fold{s.fold}_seed{s.seed}_arm{a}" for s, a in zip(splits, arm_of)]
 
 
-def format_values(values: dict) -> str:
-    """``learning_rate=0.001 weight_decay=0`` (a program's overrides as written)."""
-    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in values.items())
-
-
 def describe(arm_list: list[dict]) -> list[str]:
     """One line per arm: ``arm 0: learning_rate=0.001 weight_decay=0``."""
-    return [f"arm {i}: {format_values(arm)}" for i, arm in enumerate(arm_list)]
+    return [f"arm {i}: {ensembles.format_values(arm)}" for i, arm in enumerate(arm_list)]
 
 
 def programs(config) -> list[tuple[str, ml_collections.ConfigDict]]:
