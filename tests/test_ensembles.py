@@ -109,3 +109,24 @@ def test_speaker_normalised_runs_are_labelled_transductive(tmp_path, capsys):
     # a baseline that says so in its own block is labelled too
     assert report.protocol_notes(False, {"baseline": {"speaker_norm": True}}) == {
         "protocol_notes": [report.SPEAKER_NORM_NOTE]}
+
+
+def test_val_ensemble_averages_the_arms_of_each_fold_and_seed():
+    # 4 models: fold 0, seed 0, arms 0 and 1 (VAL rows 0-2); fold 1, seed 0, arms 0 and 1
+    # (VAL rows 3, 4, listed in another order by the second arm).
+    result = types.SimpleNamespace(
+        seeds=np.array([0, 0, 0, 0]),
+        val_rows=[np.array([0, 1, 2]), np.array([0, 1, 2]), np.array([3, 4]),
+                  np.array([4, 3])],
+        val_probs=[np.array([[.9, .1], [.6, .4], [.2, .8]]),   # 0 0 1: 2/3 alone
+                   np.array([[.3, .7], [.2, .8], [.4, .6]]),   # 1 1 1: 2/3 alone
+                   np.array([[.9, .1], [.4, .6]]),             # rows 3, 4: 0 1
+                   np.array([[.7, .3], [.4, .6]])])            # rows 4, 3: 0 1
+    got = ensembles.val_ensemble(result, folds=[0, 0, 1, 1], true=TRUE, members=[0, 1, 2, 3])
+    # fold 0 mean [.6 .4], [.4 .6], [.3 .7] -> 0 1 1: 3/3; fold 1 rows aligned: row 3
+    # [.65 .35] -> 0 (right), row 4 [.55 .45] -> 0 (wrong): 1/2
+    assert (got["accuracy"]["mean"], got["accuracy"]["std"]) == (0.75, 0.25)
+    alone = ensembles.val_ensemble(result, [0, 0, 1, 1], TRUE, members=[0, 3])
+    assert alone["accuracy"]["mean"] == pytest.approx((2 / 3 + 0.0) / 2)
+    assert ensembles.val_ensemble(types.SimpleNamespace(seeds=np.zeros(4)), [0, 0, 1, 1],
+                                  TRUE, [0, 1]) is None

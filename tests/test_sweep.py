@@ -198,6 +198,9 @@ def test_sweep_runs_end_to_end_with_nested_selection(sweep_run):
     assert len(picked["chosen"]) == 3 and len(picked["arms"]) == 4
     assert picked["headline"]["over_folds"]["accuracy"]["mean"] > 0.25  # chance: 0.125
     assert picked["top_k_ensemble"]["k"] == 2
+    # the top-2 ensemble's VAL score: every (fold, seed)'s two arms share its VAL speakers
+    assert picked["top_k_ensemble"]["val"]["accuracy"]["n"] == 3
+    assert 0.0 < picked["top_k_ensemble"]["val"]["accuracy"]["mean"] <= 1.0
     saved = json.loads((workdir / "metrics.json").read_text())
     assert saved["selection"]["chosen"] == picked["chosen"]
     assert "nested selection" in (workdir / "report.md").read_text()
@@ -216,6 +219,8 @@ def test_structural_programs_train_one_after_another_and_are_selected_among(
     assert len(summary["models"]) == 6 and [m["arm"] for m in summary["models"]] == [0] * 3 + [1] * 3
     assert summary["sweep"]["arms"][1] == {"program": "model.mlp_hidden=(32,);model.deep_width=16"}
     assert len(summary["selection"]["chosen"]) == 3
+    # the programs' ensemble is scored on VAL too (their models share each seed's VAL rows)
+    assert summary["selection"]["top_k_ensemble"]["val"]["accuracy"]["n"] == 3
     assert (tmp_path / "w" / "programs" / "program1" / "models").is_dir()
 
 

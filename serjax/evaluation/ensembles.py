@@ -16,8 +16,12 @@ class index, as ``argmax`` breaks them).
   "ensemble":  {"members", "method", "folds": [{"fold", "models", "n_test", <metric>...,
                 "confusion"}], "over_folds": {metric: {mean, std, n}}}
                # only when some fold has more than one member model
-  "selection": selection.select(...) + {"ensemble": ..., "top_k_ensemble": ...}
-               # only when the grid has more than one arm
+  "selection": selection.select(...) + {"ensemble": ..., "top_k_ensemble": {"k", "folds",
+               "over_folds", "val": {"accuracy": {mean, std, n}}}}
+               # only when the grid has more than one arm; "val" when the result has VAL
+               # probabilities. With k = every arm (or program) nothing was picked, so that
+               # VAL score compares the ensemble with single arms honestly; with fewer, the
+               # arms were picked on the same VAL rows and it is optimistic.
 """
 
 from __future__ import annotations
@@ -65,9 +69,10 @@ def fold_ensembles(test_rows, test_probs, folds, true, members=None) -> dict:
                                          for k in metrics.SCALAR_METRICS}}
 
 
-def _aligned(fold, models, test_rows, test_probs) -> tuple[np.ndarray, np.ndarray]:
+def _aligned(fold, models, test_rows, test_probs, split: str = "TEST"
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(rows sorted [T], probabilities [models, T, C] in that row order); checks that every
-    model of the fold predicts the same TEST rows."""
+    model of the fold predicts the same ``split`` rows."""
     first = np.sort(np.asarray(test_rows[models[0]]))
     stacked = []
     for m in models:
@@ -75,12 +80,36 @@ def _aligned(fold, models, test_rows, test_probs) -> tuple[np.ndarray, np.ndarra
         order = np.argsort(rows, kind="stable")
         if not np.array_equal(rows[order], first):
             raise ValueError(
-                f"fold {fold}: model {m} predicts {rows.size} TEST rows that differ from model "
-                f"{models[0]}'s {first.size}; only models with the same TEST rows (the seeds "
-                "and arms of one fold) can be ensembled: check that the folds passed match the "
-                "models' role-matrix rows")
+                f"fold {fold}: model {m} predicts {rows.size} {split} rows that differ from "
+                f"model {models[0]}'s {first.size}; only models with the same {split} rows (the "
+                "seeds and arms of one fold) can be ensembled: check that the folds passed match "
+                "the models' role-matrix rows")
         stacked.append(np.asarray(test_probs[m], np.float64)[order])
     return first, np.stack(stacked)
+
+
+def val_ensemble(result, folds, true, members) -> dict | None:
+    """``{"accuracy": {mean, std, n}}`` over folds: the VAL accuracy of the mean probabilities of
+    each (fold, seed)'s member models, i.e. of its arms or programs, which share that seed's VAL
+    speakers (the seeds of a fold draw different VAL speakers, so a seed ensemble has no VAL
+    score). Seeds averaged per fold; None without VAL probabilities or VAL rows. This is how an
+    ensemble of arms is compared with single arms without reading a TEST row."""
+    val_rows, val_probs = getattr(result, "val_rows", None), getattr(result, "val_probs", None)
+    if val_rows is None or val_probs is None:
+        return None
+    true, groups = np.asarray(true), {}
+    for m in members:
+        if np.asarray(val_rows[m]).size:
+            groups.setdefault((_plain(np.asarray(folds)[m]), _plain(result.seeds[m])),
+                              []).append(int(m))
+    by_fold: dict = {}
+    for (fold, _), models in groups.items():
+        rows, probs = _aligned(fold, models, val_rows, val_probs, "VAL")
+        by_fold.setdefault(fold, []).append(float(np.mean(probs.mean(0).argmax(-1)
+                                                          == true[rows])))
+    if not by_fold:
+        return None
+    return {"accuracy": selection.mean_std([np.mean(v) for v in by_fold.values()])}
 
 
 def vote_probs(test_pred, num_classes: int) -> list:
@@ -136,8 +165,12 @@ def report_fields(result, folds, true, arms=None, score: str = "val_acc",
         described = "every seed of each fold's VAL-chosen arm"
         chosen["ensemble"] = fold_ensembles(result.test_rows, probs, folds, true, members)
         k = min(top_k, len(np.unique(arms)))
-        chosen["top_k_ensemble"] = {"k": k, **fold_ensembles(
-            result.test_rows, probs, folds, true, selection.top_arm_models(table, k))}
+        top = selection.top_arm_models(table, k)
+        chosen["top_k_ensemble"] = {"k": k, **fold_ensembles(result.test_rows, probs, folds,
+                                                             true, top)}
+        val = val_ensemble(result, folds, true, top)
+        if val is not None:
+            chosen["top_k_ensemble"]["val"] = val
         out["selection"] = chosen
     if _largest_fold(folds, members) > 1:
         out["ensemble"] = {"members": described, "method": method,
@@ -167,7 +200,9 @@ def summary_lines(summary: dict) -> list[str]:
         top = picked.get("top_k_ensemble")
         if top:
             lines.append(f"top-{top['k']} arms ensemble: "
-                         + _pairs(top["over_folds"], ("accuracy", "uar")))
+                         + _pairs(top["over_folds"], ("accuracy", "uar"))
+                         + ("; VAL " + _pairs(top["val"], ("accuracy",)) if "val" in top
+                            else ""))
     if "val" in summary:
         lines.append("VAL speakers (what recipes are compared by): "
                      + _pairs(summary["val"], ("accuracy",)))

@@ -110,7 +110,9 @@ class GridResult:
     params / scalers: best parameters and scalers, host arrays with leading axis M;
     timing: {"compile_s", "train_s"}; arms / arm_values: set by a sweep (else None);
     val_acc: the accuracy on its VAL rows of what predicts TEST (for late fusion, the mean of
-    both steps; otherwise the classifier at its kept epoch), what arms are chosen by.
+    both steps; otherwise the classifier at its kept epoch), what arms are chosen by;
+    val_rows[m] / val_probs[m]: its VAL rows and their probabilities from the same predictor
+    (what an ensemble of arms or programs is scored by on VAL, ``serjax.evaluation.ensembles``).
     """
     num_classes: int
     seeds: np.ndarray
@@ -128,6 +130,8 @@ class GridResult:
     arms: np.ndarray | None = None  # int [M]: each model's hyperparameter arm (sweeps)
     arm_values: list | None = None  # per arm, {name: value} (serjax.training.hparams)
     val_acc: np.ndarray | None = None  # float [M]: each final model's VAL accuracy
+    val_rows: list | None = None  # per model, int [V_m]
+    val_probs: list | None = None  # per model, float [V_m, C]
 
     @property
     def num_models(self) -> int:
@@ -278,8 +282,8 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     if model_config.fusion == "late":  # mean with step 1's own class probabilities
         probs, confusion = late_test(program, state, acoustic, dev["label"], test_d, probs,
                                      num_classes)
-        _, val_confusion = late_test(program, state, acoustic, dev["label"], val_d, val_probs,
-                                     num_classes)
+        val_probs, val_confusion = late_test(program, state, acoustic, dev["label"], val_d,
+                                             val_probs, num_classes)
     jax.block_until_ready(confusion)
     train_s = time.perf_counter() - start - (programs.compile_seconds() - compile_before)
 
@@ -287,6 +291,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
                       val_accuracy(sharding.to_host(val_confusion, num_models)),
                       {"compile_s": programs.compile_seconds() - compile_start,
                        "train_s": train_s})
+    result.val_rows, result.val_probs, _ = per_model_predictions(val_probs, rows.val, num_models)
     if workdir is not None:
         checkpoint.save_models(workdir, result.params, result.scalers, model_config, labels, seeds)
     return result
@@ -303,6 +308,10 @@ def concat_results(results: list) -> GridResult:
     curves = {phase: {name: np.concatenate([r.curves[phase][name] for r in results], axis=1)
                       for name in first.curves[phase]} for phase in first.curves}
     cat = lambda name: np.concatenate([getattr(r, name) for r in results])  # noqa: E731
+
+    def joined(name):  # a per-model list, or None when some grid lacks it
+        parts = [getattr(r, name) for r in results]
+        return None if any(p is None for p in parts) else [x for p in parts for x in p]
     return GridResult(
         num_classes=first.num_classes, seeds=cat("seeds"), n_train=cat("n_train"),
         n_val=cat("n_val"), n_test=cat("n_test"),
@@ -312,7 +321,8 @@ def concat_results(results: list) -> GridResult:
         curves=curves, params=[r.params for r in results],
         scalers=[r.scalers for r in results],
         timing={k: float(sum(r.timing[k] for r in results)) for k in first.timing},
-        val_acc=None if any(r.val_acc is None for r in results) else cat("val_acc"))
+        val_acc=None if any(r.val_acc is None for r in results) else cat("val_acc"),
+        val_rows=joined("val_rows"), val_probs=joined("val_probs"))
 
 
 def late_test(program, state, acoustic, labels, rows_d, probs2, num_classes: int):
