@@ -17,7 +17,9 @@ mel        128    ``melspectrogram(S=|STFT|**2, n_mels, fmin, fmax, htk, norm)``
 and chroma calls are written out as librosa's own (cached) filter banks times the spectrogram:
 librosa rebuilds the banks on every call, which cost more than the rest of the features;
 ``tests/test_features.py`` pins the result to the plain librosa calls. The ``summary`` vector
-[162] is the mean over frames of each block, as in the authors' code.
+[162] is the mean over frames of each block, as in the authors' code. ``logmel_frames`` stores
+the mel block in dB instead (``log_mel_frames``: [T, n_mels], the dB the MFCC starts from),
+since raw mel power spans many decades and a CNN reading it sees mostly its loudest bins.
 """
 
 from __future__ import annotations
@@ -70,11 +72,18 @@ def chroma(magnitude: np.ndarray, sr: int, f) -> np.ndarray:
     return raw / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
 
 
+def mel_db(mel: np.ndarray, f) -> np.ndarray:
+    """mel power [n_mels, T] -> dB [n_mels, T]: ``power_to_db(ref=1.0, amin, top_db)``, the
+    floor ``top_db`` below the utterance's loudest bin (one dB for the MFCC and log-mel)."""
+    import librosa  # noqa: PLC0415
+    return librosa.power_to_db(mel, ref=1.0, amin=f.db_amin, top_db=f.db_top_db)
+
+
 def mfcc_from_mel(mel: np.ndarray, n_mfcc: int, f) -> np.ndarray:
     """mel power [n_mels, T] -> MFCC [n_mfcc, T] (dB with ref 1.0, then orthonormal DCT-II)."""
     import librosa  # noqa: PLC0415
-    log_mel = librosa.power_to_db(mel, ref=1.0, amin=f.db_amin, top_db=f.db_top_db)
-    return librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc, dct_type=2, norm="ortho", lifter=0)
+    return librosa.feature.mfcc(S=mel_db(mel, f), n_mfcc=n_mfcc, dct_type=2, norm="ortho",
+                                lifter=0)
 
 
 def acoustic_blocks(y: np.ndarray, sr: int, f, magnitude: np.ndarray | None = None
@@ -103,6 +112,20 @@ def acoustic_blocks(y: np.ndarray, sr: int, f, magnitude: np.ndarray | None = No
 def frames_from_blocks(blocks: dict[str, np.ndarray]) -> np.ndarray:
     """{block: [width, T]} -> float32 [T, 162] in the order zcr, chroma, mfcc, rms, mel."""
     return np.concatenate([blocks[k] for k in spec.ACOUSTIC_BLOCKS], axis=0).T.copy()
+
+
+def log_mel_frames(blocks: dict[str, np.ndarray], f) -> np.ndarray:
+    """{block: [width, T]} -> float32 [T, n_mels]: the mel power block in dB (``mel_db``), the
+    ``logmel_frames`` kind."""
+    return mel_db(blocks["mel"], f).astype(np.float32).T.copy()
+
+
+def kind_frames(blocks: dict[str, np.ndarray], f) -> np.ndarray:
+    """{block: [width, T]} -> the frames a librosa kind stores: [T, n_mels] log-mel for
+    ``logmel_frames``, else the paper's [T, 162] (``summary`` averages them later)."""
+    if spec.acoustic_kind(f) == "logmel_frames":
+        return log_mel_frames(blocks, f)
+    return frames_from_blocks(blocks)
 
 
 def acoustic_frames(y: np.ndarray, sr: int, f) -> np.ndarray:

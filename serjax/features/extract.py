@@ -76,20 +76,22 @@ def single_thread_blas():
 
 
 def librosa_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rows -> per row (frames float32 [T, 162], statistical float32 [S])."""
+    """Rows -> per row (frames float32 [T, 162], or [T, n_mels] log-mel for
+    ``logmel_frames``; statistical float32 [S])."""
     sr, f = config.audio.sample_rate, config.features
     out = []
     with single_thread_blas():
         for row in rows:
             blocks = acoustic.acoustic_blocks(row.wave, sr, f)
-            out.append((acoustic.frames_from_blocks(blocks),
+            out.append((acoustic.kind_frames(blocks, f),
                         statistical.statistical_from_blocks(row.wave, sr, f, blocks)))
     return out
 
 
 def row_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]:
     """Rows -> per row (acoustic values, statistical float32 [S]) on the CPU, for any
-    ``features.acoustic``: librosa frames [T, 162] (``summary`` / ``frames``), an openSMILE set
+    ``features.acoustic``: librosa frames [T, 162] (``summary`` / ``frames``) or log-mel
+    [T, n_mels] (``logmel_frames``), an openSMILE set
     (``serjax.features.opensmile_sets``: [D] functionals or [T, D] descriptors) or external
     features (``serjax.features.external``). The statistical features are librosa's in every
     case, so the fusion model gets the same statistical inputs whatever the acoustic set."""
@@ -111,17 +113,19 @@ def row_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]
 
 
 def jax_features(rows: list[Row], config) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Rows -> per row (frames [T, 162], statistical [S]) with the batched JAX path; rows are
-    grouped by length so each batch pads little, and batches have a fixed size."""
+    """Rows -> per row (frames [T, 162], or log-mel [T, n_mels] for ``logmel_frames``;
+    statistical [S]) with the batched JAX path; rows are grouped by length so each batch pads
+    little, and batches have a fixed size."""
     from serjax.features import jax_features as jf  # noqa: PLC0415  (JAX only when asked)
     sr, f = config.audio.sample_rate, config.features
+    values = "log_mel" if spec.acoustic_kind(f) == "logmel_frames" else "frames"
     order = np.argsort([r.wave.shape[0] for r in rows], kind="stable")
     out: list = [None] * len(rows)
     for start in range(0, len(order), f.jax_batch_size):
         chunk = order[start:start + f.jax_batch_size]
         waves, lengths = jf.pad_batch([rows[i].wave for i in chunk], f.jax_batch_size)
         result = jf.batch_features(waves, lengths, sr, f)
-        frames, mask = np.asarray(result["frames"]), np.asarray(result["frame_mask"])
+        frames, mask = np.asarray(result[values]), np.asarray(result["frame_mask"])
         stats = np.asarray(result["statistical"])
         for j, i in enumerate(chunk):
             out[i] = (frames[j, : int(mask[j].sum())], stats[j])

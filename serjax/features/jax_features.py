@@ -12,9 +12,11 @@ banks (mel, chroma), its periodic Hann window and its framing as constants:
   floor (a max over the whole utterance) and the moments are masked to real frames/samples.
 
 ``batch_features(waves [B, L] float32, lengths [B] int, sr, features_config)`` returns
-``{"frames": [B, T, 162], "frame_mask": bool [B, T], "summary": [B, 162],
-"statistical": [B, S]}`` with ``T = 1 + L // hop``. ``pad_batch`` buckets lengths to multiples of
-``BUCKET`` samples so that a corpus compiles a handful of shapes, not one per file.
+``{"frames": [B, T, 162], "log_mel": [B, T, n_mels], "frame_mask": bool [B, T],
+"summary": [B, 162], "statistical": [B, S]}`` with ``T = 1 + L // hop`` (``log_mel``: the
+dB of the mel power the MFCC starts from, the ``logmel_frames`` kind). ``pad_batch`` buckets
+lengths to multiples of ``BUCKET`` samples so that a corpus compiles a handful of shapes, not
+one per file.
 Agreement with librosa (float32 on both sides; rtol/atol per feature) is pinned in
 ``tests/test_jax_features.py``.
 """
@@ -76,7 +78,8 @@ def _masked_mean(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
 
 
 def _one_example(y, n, consts, f):
-    """y [L] (zeros beyond n), n scalar -> (frames [T, 162], mask [T], stats dict of scalars)."""
+    """y [L] (zeros beyond n), n scalar -> (frames [T, 162], log-mel [T, n_mels], mask [T],
+    stats dict of scalars)."""
     n_fft, hop = f["n_fft"], f["hop_length"]
     pad = n_fft // 2
     length = y.shape[0]
@@ -122,7 +125,7 @@ def _one_example(y, n, consts, f):
         "bandwidth_mean": _masked_mean(bandwidth, valid),
         "mfcc13_mean": jnp.mean(_masked_mean(cepstra[:, :f["stat_n_mfcc"]], valid)),
     }
-    return acoustic, valid, stats
+    return acoustic, log_mel, valid, stats
 
 
 @functools.lru_cache(maxsize=8)
@@ -137,10 +140,11 @@ def _compiled(sr: int, static: tuple):
                          " set features.backend='librosa' for other framings")
 
     def batch(waves, lengths):
-        frames, mask, stats = jax.vmap(lambda y, n: _one_example(y, n, consts, f))(waves, lengths)
+        frames, log_mel, mask, stats = jax.vmap(
+            lambda y, n: _one_example(y, n, consts, f))(waves, lengths)
         summary = jax.vmap(_masked_mean)(frames, mask)
         statistical = jnp.stack([stats[k] for k in names], axis=-1)
-        return {"frames": frames, "frame_mask": mask, "summary": summary,
+        return {"frames": frames, "log_mel": log_mel, "frame_mask": mask, "summary": summary,
                 "statistical": statistical}
 
     return jax.jit(batch)
@@ -149,8 +153,9 @@ def _compiled(sr: int, static: tuple):
 def batch_features(waves, lengths, sr: int, features_config) -> dict[str, jax.Array]:
     """waves float32 [B, L] (zeros beyond each length), lengths int [B] (>= 1) -> features.
 
-    Returns frames [B, T, 162], frame_mask bool [B, T], summary [B, 162], statistical [B, S],
-    T = 1 + L // hop_length. Rows with length 0 are padding; their values are meaningless."""
+    Returns frames [B, T, 162], log_mel [B, T, n_mels], frame_mask bool [B, T], summary
+    [B, 162], statistical [B, S], T = 1 + L // hop_length. Rows with length 0 are padding;
+    their values are meaningless."""
     lengths = jnp.maximum(jnp.asarray(lengths, jnp.int32), 1)
     return _compiled(int(sr), _static(features_config))(jnp.asarray(waves, jnp.float32), lengths)
 

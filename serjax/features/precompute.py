@@ -203,16 +203,30 @@ def precompute(tables, config, cache_dir, *, workers: int | None = None,
     return store.FeatureSet.load(final)
 
 
+def _column_names(f) -> tuple[dict, list[str]]:
+    """(acoustic_blocks: name -> [start, stop) columns, acoustic_names: one per column) of
+    ``features.acoustic``, so a FeatureSet explains its own columns: the paper's blocks for
+    ``summary`` / ``frames``, one block of mel bands ``logmel_0``.. for ``logmel_frames``,
+    openSMILE's names (6,373 for ComParE); external columns stay unnamed."""
+    kind = spec.acoustic_kind(f)
+    if kind == "logmel_frames":
+        return {"log_mel": [0, f.n_mels]}, [f"logmel_{i}" for i in range(f.n_mels)]
+    if kind in spec.OPENSMILE_KINDS:
+        return {}, opensmile_sets.feature_names(kind)
+    if kind not in spec.LIBROSA_KINDS:
+        return {}, []
+    widths = {"zcr": 1, "chroma": f.n_chroma, "mfcc": f.n_mfcc, "rms": 1, "mel": f.n_mels}
+    blocks, start = {}, 0
+    for name in spec.ACOUSTIC_BLOCKS:
+        blocks[name] = [start, start + widths[name]]
+        start += widths[name]
+    return blocks, []
+
+
 def _manifest(key, config, backend, tables, num_rows: int, skipped) -> dict:
     f = config.features
     kind = spec.acoustic_kind(f)
-    widths = {"zcr": 1, "chroma": f.n_chroma, "mfcc": f.n_mfcc, "rms": 1, "mel": f.n_mels}
-    blocks, start = {}, 0
-    for name in spec.ACOUSTIC_BLOCKS if kind in spec.LIBROSA_KINDS else ():
-        blocks[name] = [start, start + widths[name]]
-        start += widths[name]
-    # openSMILE's column names (6,373 for ComParE), so a FeatureSet explains its own columns.
-    names = opensmile_sets.feature_names(kind) if kind in spec.OPENSMILE_KINDS else []
+    blocks, names = _column_names(f)
     return {
         "key": key, "backend": backend,
         "config": {name: config[name].to_dict() for name in KEY_SECTIONS},

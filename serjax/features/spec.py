@@ -15,9 +15,10 @@ Sections:
   ``[min, max]`` range per op from which each (file, copy) draws its parameter.
 * ``features``: framing (``n_fft``, ``hop_length``, ``center``, ``pad_mode``), ``n_mels``,
   ``n_mfcc``, chroma (``n_chroma``, ``tuning`` fixed at 0.0, ``chroma_power``), mel/dB
-  parameters, ``acoustic`` kind (``ACOUSTIC_KINDS``: librosa ``summary`` | ``frames``,
-  openSMILE ``egemaps`` | ``compare`` | ``egemaps_frames`` | ``compare_frames``, or vectors /
-  sequences computed elsewhere, ``external`` | ``external_frames``, read from
+  parameters, ``acoustic`` kind (``ACOUSTIC_KINDS``: librosa ``summary`` | ``frames`` |
+  ``logmel_frames`` (the log-mel spectrogram [T, n_mels] in dB), openSMILE ``egemaps`` |
+  ``compare`` | ``egemaps_frames`` | ``compare_frames``, or vectors / sequences computed
+  elsewhere, ``external`` | ``external_frames``, read from
   ``external_path``), ``fuse`` (``FUSE_KINDS``: a second vector view appended to
   ``statistical``, ``serjax.features.fused_views``; ``""`` = off), ``max_frames``,
   ``frames_dtype``,
@@ -44,13 +45,14 @@ BACKENDS = ("librosa", "jax", "auto")
 
 #: ``features.acoustic`` values. Frame kinds store [N, max_frames, D] + ``frame_mask`` (the
 #: frames CNN reads them); the others one vector [N, D] per row (SER-FusionNet, baselines).
-LIBROSA_KINDS = ("summary", "frames")
+LIBROSA_KINDS = ("summary", "frames", "logmel_frames")
 OPENSMILE_WIDTHS = {"egemaps": 88, "compare": 6373, "egemaps_frames": 25, "compare_frames": 65}
 OPENSMILE_KINDS = tuple(OPENSMILE_WIDTHS)
 FUNCTIONAL_KINDS = ("egemaps", "compare")
 EXTERNAL_KINDS = ("external", "external_frames")
 ACOUSTIC_KINDS = LIBROSA_KINDS + OPENSMILE_KINDS + EXTERNAL_KINDS
-FRAME_KINDS = ("frames", "egemaps_frames", "compare_frames", "external_frames")
+FRAME_KINDS = ("frames", "logmel_frames", "egemaps_frames", "compare_frames",
+               "external_frames")
 #: ``features.fuse`` values: a second view of one vector per row appended to ``statistical``
 #: (the classifier's fused input; ``serjax.features.fused_views``); "" = off.
 FUSE_KINDS = ("summary",) + FUNCTIONAL_KINDS + ("external",)
@@ -101,7 +103,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.features.tuning = 0.0
     c.features.chroma_power = 1.0       # the authors passed S=|STFT| (magnitude) to chroma_stft
     c.features.zcr_threshold = 1e-10
-    c.features.acoustic = "summary"     # "summary" [162] | "frames" [max_frames, 162] | …
+    c.features.acoustic = "summary"     # "summary" [162] | "frames" [max_frames, 162] |
+    #                                     "logmel_frames" [max_frames, n_mels] | …
     c.features.external_path = ""       # features.acoustic="external*": .npz/.npy file or folder
     c.features.fuse = ""                # a FUSE_KINDS view appended to statistical; "" = off
     c.features.max_frames = 256
@@ -144,12 +147,15 @@ def is_frames(features: ml_collections.ConfigDict) -> bool:
 
 
 def acoustic_width(features: ml_collections.ConfigDict) -> int:
-    """Columns of the acoustic array: for the librosa kinds ZCR 1 + chroma n_chroma + MFCC
-    n_mfcc + RMS 1 + mel n_mels (162 by default), for openSMILE the set's width. External
-    widths are the files' own (``serjax.features.external``), unknown here."""
+    """Columns of the acoustic array: for ``summary`` / ``frames`` ZCR 1 + chroma n_chroma +
+    MFCC n_mfcc + RMS 1 + mel n_mels (162 by default), for ``logmel_frames`` n_mels, for
+    openSMILE the set's width. External widths are the files' own
+    (``serjax.features.external``), unknown here."""
     kind = acoustic_kind(features)
     if kind in OPENSMILE_WIDTHS:
         return OPENSMILE_WIDTHS[kind]
+    if kind == "logmel_frames":
+        return features.n_mels
     if kind in EXTERNAL_KINDS:
         raise ValueError("the width of external features is read from features.external_path "
                          "(serjax.features.external.width), not from the config")

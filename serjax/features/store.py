@@ -9,7 +9,8 @@ acoustic.npy    float32 [N, 162]      ``summary``: frame means (zcr 1, chroma 12
                 or float16/32          rms 1, mel 128); ``frames``: per frame, zero-padded
                 [N, T, 162]            to ``T = features.max_frames``; openSMILE ``egemaps``
                                       [N, 88], ``compare`` [N, 6373], ``egemaps_frames``
-                                      [N, T, 25], ``compare_frames`` [N, T, 65]; ``external``
+                                      [N, T, 25], ``compare_frames`` [N, T, 65];
+                                      ``logmel_frames`` [N, T, n_mels]; ``external``
                                       [N, D], ``external_frames`` [N, T, D]
 frame_mask.npy  bool [N, T]           (frame kinds only) True on real frames
 num_frames.npy  int32 [N]             frames of the whole utterance (before any cut to T);
@@ -28,7 +29,8 @@ copy.npy        int8 [N]              0 = original, k >= 1 = k-th augmented copy
 ``manifest.json``: ``format``, ``key`` (the cache key), ``config`` (audio / augment / features
 sections), ``backend`` (resolved), ``tables`` (corpus, fingerprint, files), ``num_rows``,
 ``acoustic_kind``, ``acoustic_blocks`` (librosa kinds: name -> [start, stop) columns),
-``acoustic_names`` (openSMILE kinds: one name per column), ``statistical_names``,
+``acoustic_names`` (openSMILE kinds and ``logmel_frames``: one name per column),
+``statistical_names``,
 ``label_names`` (what ``label`` indexes),
 ``fields`` (name -> dtype, shape) and ``skipped`` (``corpus``, ``path``, ``copy``, ``reason``,
 ``detail`` for every row that could not give finite features).

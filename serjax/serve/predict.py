@@ -30,7 +30,7 @@ import jax
 import numpy as np
 
 from serjax.corpora import audio_file, naming
-from serjax.features import acoustic, audio, extract, fused_views, spec  # noqa: PLC0415
+from serjax.features import audio, extract, fused_views, spec  # noqa: PLC0415
 from serjax.serve import gender as gender_lib
 from serjax.serve import inference_io
 from serjax.serve.inference_io import MIN_SPEAKER_FILES, SPEAKER_CHOICES
@@ -156,12 +156,11 @@ def stored_acoustic(values: np.ndarray, features) -> Any:
 
 def view_features(waves: list[np.ndarray], config, backend: str | None = None) -> list[tuple]:
     """Prepared waveforms -> [(acoustic, statistical float32 [S])] of one FeatureSet's config
-    (``features.fuse`` ignored). The librosa kinds: ``extract.librosa_features`` /
-    ``jax_features`` (the config's backend, resolved as precompute resolves it) then the frame
-    mean, or with ``features.acoustic='frames'`` the frames padded to ``features.max_frames``
-    with their mask; openSMILE kinds: ``extract.row_features`` (always the CPU path, as
-    ``spec.feature_backend`` has precompute do) then ``stored_acoustic``. External kinds
-    (computed by another program) raise ValueError."""
+    (``features.fuse`` ignored): ``extract.row_features``, or for the librosa kinds with the
+    config's backend resolved to ``jax`` (as ``spec.feature_backend`` has precompute do)
+    ``extract.jax_features``, then ``stored_acoustic`` (precompute's own code: the frame mean
+    for ``summary``; frame kinds padded to ``features.max_frames`` and rounded through
+    ``frames_dtype``). External kinds (computed by another program) raise ValueError."""
     f = config.features
     kind = spec.acoustic_kind(f)
     if kind in spec.EXTERNAL_KINDS:
@@ -170,18 +169,10 @@ def view_features(waves: list[np.ndarray], config, backend: str | None = None) -
     rows = [extract.Row(extract.Item("input", f"input{i}", "input/0", 0, 0,
                                      np.zeros(0, np.int16), sr), 0, w)
             for i, w in enumerate(waves)]
-    if kind not in spec.LIBROSA_KINDS:
-        return [(stored_acoustic(values, f), stats)
-                for values, stats in extract.row_features(rows, config)]
-    backend = spec.resolve_backend(backend or f.backend)
-    compute = extract.jax_features if backend == "jax" else extract.librosa_features
-    def model_input(frames):
-        if kind != "frames":
-            return acoustic.summary_from_frames(frames)
-        padded, count = acoustic.pad_frames(frames, int(f.max_frames))
-        return {"frames": padded.astype(np.float32),
-                "mask": np.arange(int(f.max_frames)) < count}
-    return [(model_input(frames), stats) for frames, stats in compute(rows, config)]
+    jax_path = (kind in spec.LIBROSA_KINDS
+                and spec.resolve_backend(backend or f.backend) == "jax")
+    compute = extract.jax_features if jax_path else extract.row_features
+    return [(stored_acoustic(values, f), stats) for values, stats in compute(rows, config)]
 
 
 def wave_features(waves: list[np.ndarray], config, backend: str | None = None) -> list[tuple]:

@@ -107,9 +107,9 @@ def model_inputs(data: dict, model_config, train_config) -> dict:
     if frames != (kind == "frames_cnn"):
         have = "frames [N, T, F]" if frames else "summary vectors [N, F]"
         raise ValueError(
-            f"model.kind={kind!r} does not read {have}: use model.kind='frames_cnn' with "
-            "features.acoustic='frames', or model.kind='fusionnet' with features.acoustic="
-            "'summary'")
+            f"model.kind={kind!r} does not read {have}: use model.kind='frames_cnn' with a "
+            "frame kind (features.acoustic='frames', 'logmel_frames', 'egemaps_frames', …), or "
+            "model.kind='fusionnet' with a vector kind ('summary', 'compare', …)")
     if train_config.get("speaker_norm", False):
         data = speaker_normalize(data)
     return data
