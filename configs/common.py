@@ -149,12 +149,22 @@ def model_config() -> ml_collections.ConfigDict:
     c.fusion = "fusion"             # "fusion": [deep | statistical | gender]; "deep_only": deep;
     #                                 "late": MLP on [statistical | gender], mean with step 1's softmax
     # Beyond the paper, model.kind="frames_cnn": Conv1D over the frames [T, 162], time the
-    # conv axis; padded frames masked out; masked mean and max pooling over time.
+    # conv axis; padded frames masked out; an optional sequence block; pooling over time.
     c.frames_cnn = ml_collections.ConfigDict()
     c.frames_cnn.input_pool = 2     # frames first averaged in windows of 2 (23 ms hop -> 46 ms)
     c.frames_cnn.conv_features = (64, 64)  # one conv block per entry
     c.frames_cnn.kernel_sizes = (5, 5)
     c.frames_cnn.pool = 2           # max-pool over time after each block
+    # The sequence block after the conv blocks (serjax.models.sequence): "none", "gru" (a
+    # bidirectional GRU: a CRNN) or "conformer" (one block at the last conv block's width)
+    c.frames_cnn.sequence = "none"
+    c.frames_cnn.sequence_width = 64  # "gru": units per direction (outputs 2 x this)
+    c.frames_cnn.num_heads = 4      # "conformer": attention heads, dividing its width
+    c.frames_cnn.conformer_kernel = 7  # "conformer": depthwise conv kernel over time
+    # Pooling over time: "mean_max" (masked mean and max), "mean_std" (statistics pooling)
+    # or "attention" (attentive statistics pooling: learned frame weights, weighted mean, std)
+    c.frames_cnn.pooling = "mean_max"
+    c.frames_cnn.attention_width = 64  # "attention": hidden units of the frame-scoring layer
     return c
 
 

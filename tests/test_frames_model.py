@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from _grid_fixtures import actor_fold_roles, synthetic_frames
 
-from serjax.models import networks
+from serjax.models import networks, pooling
 from serjax.training import grid_data, regularizers, runtime, train
 
 
@@ -78,10 +78,28 @@ def test_test_speakers_never_touch_training(frames_grid):
                                   result.curves["extractor"]["val_loss"])
 
 
-def test_frames_extractor_ignores_padding():
+def _perturbed(params, scale=0.3):
+    """``params`` plus noise: non-zero biases, so a zero padded frame would move a GRU's state
+    or a LayerNorm's output (with freshly initialised zero biases it might not)."""
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(5), len(leaves))
+    return jax.tree.unflatten(
+        tree, [p + scale * jax.random.normal(k, p.shape) for p, k in zip(leaves, keys)])
+
+
+@pytest.mark.parametrize("pool, sequence, deep_in", [
+    ("mean_max", "none", 2 * 4), ("mean_std", "none", 2 * 4), ("attention", "none", 2 * 4),
+    ("mean_max", "gru", 2 * 2 * 3), ("attention", "gru", 2 * 2 * 3),
+    ("mean_max", "conformer", 2 * 4), ("mean_std", "conformer", 2 * 4)])
+def test_frames_extractor_ignores_padding(pool, sequence, deep_in):
+    """Padding appended to every row (with junk in the padded frames) changes no output, for
+    every pooling and sequence block."""
     config = networks.default_model_config()
     config.kind = "frames_cnn"
-    config.frames_cnn.conv_features = (6, 5)
+    f = config.frames_cnn
+    f.conv_features, f.pooling, f.sequence = (6, 4), pool, sequence
+    f.sequence_width, f.attention_width, f.num_heads, f.conformer_kernel = 3, 5, 2, 3
+    networks.check_model_config(config)
     module = networks.extractor_module(config, 4)
     frames = jax.random.normal(jax.random.key(0), (2, 19, 7))
     short = {"frames": frames, "mask": jnp.ones((2, 19), bool)}
@@ -89,13 +107,16 @@ def test_frames_extractor_ignores_padding():
               "mask": jnp.arange(32)[None, :] < 19 * jnp.ones((2, 1), int)}
     padded["frames"] = padded["frames"].at[:, 19:].set(99.0)  # junk in padded frames
     params = module.init(jax.random.key(1), short, train=False)
+    assert params["params"]["deep"]["kernel"].shape == (deep_in, 32)
+    if sequence == "none" and pool == "mean_max":
+        # conv(k5, 7→6) + conv(k5, 6→4) + Dense(2*4 → 32) + head Dense(32 → 4)
+        assert networks.param_count(params) == (5 * 7 * 6 + 6) + (5 * 6 * 4 + 4) + (
+            8 * 32 + 32) + (32 * 4 + 4)
+    params = _perturbed(params)
     a_logits, a_deep = module.apply(params, short, train=False)
     b_logits, b_deep = module.apply(params, padded, train=False)
     np.testing.assert_allclose(a_deep, b_deep, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(a_logits, b_logits, rtol=1e-5, atol=1e-6)
-    # conv(k5, 7→6) + conv(k5, 6→5) + Dense(2*5 → 32) + head Dense(32 → 4)
-    assert networks.param_count(params) == (5 * 7 * 6 + 6) + (5 * 6 * 5 + 5) + (10 * 32 + 32) + (
-        32 * 4 + 4)
 
 
 def test_pool_time_and_masked_pooling():
@@ -107,7 +128,7 @@ def test_pool_time_and_masked_pooling():
     np.testing.assert_array_equal(m[0], [1, 1, 1, 0])
     top, _ = networks.pool_time(h, mask, 3, "max")
     np.testing.assert_allclose(top[0, :, 0], [3.0, 5.0, 0.0])
-    np.testing.assert_allclose(networks.masked_mean_max(h, mask)[0], [3.0, 5.0])
+    np.testing.assert_allclose(pooling.masked_mean_max(h, mask)[0], [3.0, 5.0])
 
 
 def test_spec_augment_masks_spans_within_real_frames():

@@ -174,8 +174,10 @@ def test_features_must_suit_the_model_kind():
 def test_frames_model_fields_nest_under_the_kind():
     config = networks.default_model_config()
     assert not any(k.startswith("frames_") and k != "frames_cnn" for k in config.keys())
-    assert config.frames_cnn.to_dict() == {"input_pool": 2, "conv_features": (64, 64),
-                                           "kernel_sizes": (5, 5), "pool": 2}
+    assert config.frames_cnn.to_dict() == {
+        "input_pool": 2, "conv_features": (64, 64), "kernel_sizes": (5, 5), "pool": 2,
+        "sequence": "none", "sequence_width": 64, "num_heads": 4, "conformer_kernel": 7,
+        "pooling": "mean_max", "attention_width": 64}
     config.kind = "frames_cnn"
     config.frames_cnn.pool = 0
     with pytest.raises(ValueError, match="model.frames_cnn.input_pool and "

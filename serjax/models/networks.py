@@ -11,9 +11,15 @@ own softmax head (late fusion of the two views).
 
 ``model.kind`` picks the extractor: ``'fusionnet'`` (the paper's, above; the default) or
 ``'frames_cnn'`` (beyond the paper): Conv1D blocks over the frame sequence ``[T, 162]`` (time is
-the conv axis, the 162 features are channels) with padded frames masked out, then masked mean
-and max pooling over time → Dense(deep_width); its own fields sit under ``model.frames_cnn``.
-Its deep features feed the same fusion MLP.
+the conv axis, the 162 features are channels) with padded frames masked out, then an optional
+sequence block, pooling over time → Dense(deep_width); its own fields sit under
+``model.frames_cnn``. Its deep features feed the same fusion MLP. ``model.frames_cnn.sequence``:
+``'none'`` (default), ``'gru'`` (a bidirectional GRU of ``sequence_width`` units per direction:
+a CRNN) or ``'conformer'`` (one conformer block at the last conv block's width, ``num_heads``
+heads, depthwise kernel ``conformer_kernel``); ``model.frames_cnn.pooling``: ``'mean_max'``
+(masked mean and max, default), ``'mean_std'`` (statistics pooling) or ``'attention'``
+(attentive statistics pooling, a scoring layer of ``attention_width`` units). Both live in
+``serjax/models/sequence.py``; padded frames never reach a real row's output.
 
 Every module is written for ONE model; the training engine adds the model axis with ``vmap``.
 Three choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## Training``);
@@ -35,6 +41,7 @@ they are ``runtime.*`` fields (``serjax.training.runtime``), since they never ch
 
 from __future__ import annotations
 
+import functools
 import math
 
 import flax.linen as nn
@@ -44,13 +51,13 @@ import ml_collections
 
 from serjax.features import spec
 from serjax.models.pooling import (
-    masked_mean_max,
     max_pool_dropout,
     max_pool_slices,
     pool_time,
     pooled_length,
     same_padding,
 )
+from serjax.models.sequence import POOLINGS, SEQUENCES, pool_frames, sequence_block
 
 KINDS = ("fusionnet", "frames_cnn")
 FUSION_MODES = ("fusion", "deep_only", "late")
@@ -87,7 +94,19 @@ def default_frames_cnn_config() -> ml_collections.ConfigDict:
     c.conv_features = (64, 64)
     c.kernel_sizes = (5, 5)
     c.pool = 2
+    c.sequence = "none"  # after the conv blocks: "none" | "gru" | "conformer"
+    c.sequence_width = 64  # "gru": units per direction (outputs 2 × this)
+    c.num_heads = 4  # "conformer": attention heads (divide the last conv_features entry)
+    c.conformer_kernel = 7  # "conformer": depthwise conv kernel over time
+    c.pooling = "mean_max"  # over time: "mean_max" | "mean_std" | "attention"
+    c.attention_width = 64  # "attention": hidden units of the frame-scoring layer
     return c
+
+
+def frames_cnn_fields(f: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """``model.frames_cnn`` with every field: a model saved before a field existed gets its
+    default, which is the behaviour it was trained with."""
+    return ml_collections.ConfigDict({**default_frames_cnn_config().to_dict(), **f.to_dict()})
 
 
 def authors_model_config() -> ml_collections.ConfigDict:
@@ -126,6 +145,21 @@ def check_model_config(c: ml_collections.ConfigDict) -> None:
             raise ValueError("model.frames_cnn.conv_features and kernel_sizes must be >= 1")
         if f.input_pool < 1 or f.pool < 1:
             raise ValueError("model.frames_cnn.input_pool and model.frames_cnn.pool must be >= 1")
+        check_frames_options(frames_cnn_fields(f))
+
+
+def check_frames_options(f: ml_collections.ConfigDict) -> None:
+    """The sequence block and pooling fields of a full ``model.frames_cnn``."""
+    for field, allowed in (("sequence", SEQUENCES), ("pooling", POOLINGS)):
+        if f[field] not in allowed:
+            raise ValueError(f"model.frames_cnn.{field}={f[field]!r}; choose one of {allowed}")
+    for field in ("sequence_width", "num_heads", "conformer_kernel", "attention_width"):
+        if f[field] < 1:
+            raise ValueError(f"model.frames_cnn.{field}={f[field]} must be >= 1")
+    if f.sequence == "conformer" and f.conv_features[-1] % f.num_heads:
+        raise ValueError(
+            f"model.frames_cnn.num_heads={f.num_heads} must divide the conformer's width, the "
+            f"last entry of model.frames_cnn.conv_features ({f.conv_features[-1]})")
 
 
 def hash_uniform(seed: jax.Array, shape: tuple[int, ...]) -> jax.Array:
@@ -241,9 +275,11 @@ class Conv1DExtractor(nn.Module):
 class FramesExtractor(nn.Module):
     """Frames ``{"frames": [B, T, F], "mask": [B, T]}`` → ``(logits [B, C], deep [B, D])``.
 
-    Conv1D over time with the F features as channels. Padded frames are zeroed before every
-    convolution (so they add nothing to a real frame's window) and are left out of every
-    pooling, so a row's output does not depend on how much padding it carries.
+    Conv1D over time with the F features as channels, then ``frames_cnn.sequence``'s block and
+    ``frames_cnn.pooling`` (``serjax/models/sequence.py``). Padded frames are zeroed before
+    every convolution (so they add nothing to a real frame's window), skipped by the GRU's
+    state, masked out of attention keys and left out of every pooling, so a row's output does
+    not depend on how much padding it carries.
     """
     config: ml_collections.ConfigDict
     num_classes: int
@@ -256,13 +292,17 @@ class FramesExtractor(nn.Module):
         rate = c.dropout if dropout is None else dropout  # a traced rate: an arm's own
         mask = x["mask"].astype(jnp.float32)
         h = x["frames"].astype(jnp.float32) * mask[..., None]
-        f = c.frames_cnn
+        f = frames_cnn_fields(c.frames_cnn)
         h, mask = pool_time(h, mask, f.input_pool, "mean")
         for features, kernel in zip(f.conv_features, f.kernel_sizes):
             h = nn.relu(Conv1D(features, kernel, impl=self.conv_impl)(h)) * mask[..., None]
             h, mask = pool_time(h, mask, f.pool, "max")
             h = Dropout(rate, not train, self.dropout_impl)(h)
-        deep = nn.relu(nn.Dense(c.deep_width, name="deep")(masked_mean_max(h, mask)))
+        if f.sequence != "none":
+            make_dropout = functools.partial(Dropout, rate, not train, self.dropout_impl)
+            h = sequence_block(f, make_dropout)(h, mask)
+        pooled = pool_frames(h, mask, f, signed=f.sequence != "none")
+        deep = nn.relu(nn.Dense(c.deep_width, name="deep")(pooled))
         logits = nn.Dense(self.num_classes, name="head")(
             Dropout(rate, not train, self.dropout_impl)(deep))
         return logits, deep

@@ -114,8 +114,33 @@ def pool_time(h: jax.Array, mask: jax.Array, size: int, reduce: str):
     return out, m.max(2)
 
 
-def masked_mean_max(h: jax.Array, mask: jax.Array) -> jax.Array:
-    """``[B, T, C]`` (padded frames zero, values >= 0) → ``[B, 2C]``: mean and max over the
-    real frames of each row (a row without real frames gives zeros)."""
+def masked_mean_max(h: jax.Array, mask: jax.Array, signed: bool = False) -> jax.Array:
+    """``[B, T, C]`` (padded frames zero) → ``[B, 2C]``: mean and max over the real frames of
+    each row (a row without real frames gives zeros). Values must be >= 0 (the zeros of padded
+    frames then never win the max) unless ``signed``, which leaves padded frames out of the
+    max by their mask (one select more)."""
     count = jnp.maximum(mask.sum(1), 1.0)[:, None]
-    return jnp.concatenate([h.sum(1) / count, h.max(1)], axis=-1)
+    if not signed:
+        return jnp.concatenate([h.sum(1) / count, h.max(1)], axis=-1)
+    real = mask[..., None] > 0
+    top = jnp.where(real, h, jnp.finfo(h.dtype).min).max(1)
+    top = jnp.where(real.any(1), top, 0.0)
+    return jnp.concatenate([h.sum(1) / count, top], axis=-1)
+
+
+def weighted_mean_std(h: jax.Array, weights: jax.Array, eps: float = 1e-5) -> jax.Array:
+    """``h [B, T, C]`` (finite), ``weights [B, T]`` (>= 0, summing to 1 or 0 per row) → ``[B,
+    2C]``: the weighted mean and standard deviation over time. The variance is the weighted
+    mean of squared deviations (not E[h²] - mean², which cancels badly), and ``eps`` keeps the
+    square root's gradient finite where it is 0."""
+    w = weights[..., None]
+    mean = (w * h).sum(1)
+    var = (w * jnp.square(h - mean[:, None, :])).sum(1)
+    return jnp.concatenate([mean, jnp.sqrt(var + eps)], axis=-1)
+
+
+def masked_mean_std(h: jax.Array, mask: jax.Array) -> jax.Array:
+    """``[B, T, C]`` → ``[B, 2C]``: statistics pooling, mean and standard deviation over the
+    real frames of each row (a row without real frames gives mean 0, std sqrt(eps))."""
+    count = jnp.maximum(mask.sum(1, keepdims=True), 1.0)
+    return weighted_mean_std(h, mask / count)
