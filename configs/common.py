@@ -189,6 +189,7 @@ def train_config() -> ml_collections.ConfigDict:
     c.specaugment.feature_masks = 0  # bands of up to feature_width of the 162 features
     c.specaugment.feature_width = 16
     c.weight_decay = 0.0            # decoupled (AdamW); 0 = the paper's Adam
+    c.classifier_weight_decay = placeholder(float)  # step 2's own decay; None: weight_decay
     c.label_smoothing = 0.0         # target 1 - s on the label, s spread over every class
     c.mixup_alpha = 0.0             # mixup of TRAIN rows, lam ~ Beta(alpha, alpha); 0 = off
     c.schedule = "plateau"          # "plateau" (the paper) | "cosine": half cosine over the epochs

@@ -253,3 +253,29 @@ def test_classifier_roles_change_step_2_only():
     with pytest.raises(ValueError, match="TEST rows differ"):
         train.train_grid(data, roles, seeds, model, config, runtime=run, classifier_roles=bad,
                          progress=False)
+
+
+def test_classifier_weight_decay_decays_step_2_only_and_an_arm_equals_the_static_value():
+    data, roles, _, seeds = tiny_grid()
+    model, config, run = tiny_configs(epochs=2)
+    roles, seeds = roles[:1], seeds[:1]
+    plain = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
+    config.classifier_weight_decay = 5.0
+    static = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False)
+    config.classifier_weight_decay = None
+    arm = train.train_grid(data, roles, seeds, model, config, runtime=run, progress=False,
+                           hparams={"classifier_weight_decay": np.array([5.0], np.float32)})
+    step1 = lambda r: r.curves["extractor"]["train_loss"]  # noqa: E731
+    assert np.array_equal(step1(plain), step1(static))  # step 1 never decays
+    assert np.allclose(step1(arm), step1(static), atol=1e-5, equal_nan=True)
+    step2 = lambda r: r.curves["classifier"]["train_loss"]  # noqa: E731
+    assert not np.allclose(step2(plain), step2(static), equal_nan=True)
+    assert np.allclose(step2(arm), step2(static), atol=1e-4, equal_nan=True)
+    assert np.allclose(arm.test_probs[0], static.test_probs[0], atol=1e-4)
+
+
+def test_a_swept_weight_decay_with_a_fixed_classifier_decay_is_refused():
+    config = _sweep_config(weight_decay=(0.0, 1.0))
+    config.train.classifier_weight_decay = 10.0
+    with pytest.raises(ConfigError, match="classifier_weight_decay fixes step 2"):
+        experiment.validate(config)

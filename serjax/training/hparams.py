@@ -1,8 +1,8 @@
 """Hyperparameter arms: the third factor of the model axis (folds × seeds × arms).
 
 An arm is one setting of the hyperparameters that can differ per model inside one compiled
-program (``PER_MODEL``: learning rate, weight decay, label smoothing, mixup α, dropout rates,
-SpecAugment widths). ``config.sweep`` lists them::
+program (``PER_MODEL``: learning rate, weight decay (both steps, or step 2's own:
+``classifier_weight_decay``), label smoothing, mixup α, dropout rates, SpecAugment widths). ``config.sweep`` lists them::
 
     sweep.method = "grid"                       # every combination of the listed values
     sweep.grid.learning_rate = (1e-3, 3e-3)
@@ -43,6 +43,7 @@ from serjax.evaluation import ensembles
 PER_MODEL = {
     "learning_rate": "train.learning_rate",
     "weight_decay": "train.weight_decay",
+    "classifier_weight_decay": "train.classifier_weight_decay",  # step 2's own decay
     "label_smoothing": "train.label_smoothing",
     "mixup_alpha": "train.mixup_alpha",
     "dropout": "model.dropout",
@@ -82,6 +83,7 @@ def _value(config, path: str):
 
 def _check_value(name: str, value: float) -> None:
     ok = {"learning_rate": value > 0, "weight_decay": value >= 0,
+          "classifier_weight_decay": value >= 0,
           "label_smoothing": 0 <= value < 1, "mixup_alpha": value >= 0,
           "dropout": 0 <= value < 1, "mlp_dropout": 0 <= value < 1,
           "time_width": value >= 0 and float(value).is_integer(),
@@ -160,6 +162,10 @@ def check_arms_have_effect(config, arm_list: list[dict]) -> None:
     if "mlp_dropout" in names and not tuple(config.model.mlp_hidden):
         raise ValueError("sweep: mlp_dropout varies but model.mlp_hidden=() has no hidden "
                          "layer to drop from")
+    if ("weight_decay" in names and "classifier_weight_decay" not in names
+            and config.train.get("classifier_weight_decay") is not None):
+        raise ValueError("sweep: weight_decay varies (an arm's value sets both steps) but "
+                         "train.classifier_weight_decay fixes step 2's; unset one of them")
 
 
 def per_model_values(arm_list: list[dict], arm_of: np.ndarray) -> dict:

@@ -104,6 +104,7 @@ class PhaseSpec:
     schedule: str = "plateau"  # or "cosine": lr * (1 + cos(pi * epoch / epochs)) / 2
     epochs: int = 0  # the cosine schedule's length (unused by "plateau")
     dropout_name: str = ""  # the ``hp`` name of this phase's dropout rate ("dropout", ...)
+    decay_name: str = "weight_decay"  # the ``hp`` name of this phase's own weight decay
 
     @property
     def optimizer(self) -> optax.GradientTransformation:
@@ -304,10 +305,13 @@ def _augmented(spec: PhaseSpec, hp, x, key):
 
 
 def _decayed(spec: PhaseSpec, hp, updates, params, lr):
-    """AdamW's step ``-lr * (adam + wd * p)``, or Adam's ``-lr * adam`` when no model decays."""
-    if not sweeps(spec, hp, "weight_decay") and spec.weight_decay == 0:
+    """AdamW's step ``-lr * (adam + wd * p)``, or Adam's ``-lr * adam`` when no model decays.
+    ``wd``: the arm's value of this phase's own name (step 2: ``classifier_weight_decay``),
+    else the arm's ``weight_decay``, else the spec's."""
+    name = next((n for n in (spec.decay_name, "weight_decay") if sweeps(spec, hp, n)), None)
+    if name is None and spec.weight_decay == 0:
         return jax.tree.map(lambda u: u * -lr, updates)
-    wd = hparam(spec, hp, "weight_decay")
+    wd = spec.weight_decay if name is None else hp[name]
     return jax.tree.map(lambda u, p: -lr * (u + wd * p), updates, params)
 
 

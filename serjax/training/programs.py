@@ -154,8 +154,13 @@ def phase_specs(model_config, train_config, runtime, num_classes: int):
                       **common)
     # The classifier's scan is never unrolled: its step is an MLP of ~600 parameters, so
     # unrolling only multiplies compile time (8x: ~13 s at 30 steps) without running faster.
+    # Step 2 may decay its own weights (train.classifier_weight_decay): a linear model on
+    # 6,373 functionals and a CNN need regularisation of different strengths.
+    own = train_config.get("classifier_weight_decay")
     spec2 = PhaseSpec("classifier", apply_with_dropout(classifier, False),
-                      dropout_name="mlp_dropout", **dict(common, unroll=1))
+                      dropout_name="mlp_dropout", decay_name="classifier_weight_decay",
+                      **dict(common, unroll=1, **({} if own is None else
+                                                  {"weight_decay": float(own)})))
     return extractor, classifier, spec1, spec2
 
 

@@ -67,6 +67,7 @@ def default_train_config() -> ml_collections.ConfigDict:
     c.specaugment = ml_collections.ConfigDict(  # masks on the extractor's training batches
         {"time_masks": 0, "time_width": 20, "feature_masks": 0, "feature_width": 16})
     c.weight_decay = 0.0  # decoupled (AdamW); 0 = the paper's Adam
+    c.classifier_weight_decay = ml_collections.config_dict.placeholder(float)  # None: as above
     c.label_smoothing = 0.0
     c.mixup_alpha = 0.0  # mixup's Beta(alpha, alpha); 0 = off
     c.schedule = "plateau"  # or "cosine": no plateau, lr follows a half cosine over the epochs
@@ -90,8 +91,10 @@ def check_train_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError("train.plateau_factor must lie in (0, 1) and plateau_patience be >= 1")
     if c.get("schedule", "plateau") not in model_step.SCHEDULES:
         raise ValueError(f"train.schedule={c.schedule!r}; choose one of {model_step.SCHEDULES}")
-    if c.get("weight_decay", 0.0) < 0 or c.get("mixup_alpha", 0.0) < 0:
-        raise ValueError("train.weight_decay and train.mixup_alpha must be >= 0")
+    if c.get("weight_decay", 0.0) < 0 or c.get("mixup_alpha", 0.0) < 0 or (
+            c.get("classifier_weight_decay") or 0.0) < 0:
+        raise ValueError("train.weight_decay, classifier_weight_decay and mixup_alpha must be "
+                         ">= 0")
     if not 0 <= c.get("label_smoothing", 0.0) < 1:
         raise ValueError(f"train.label_smoothing={c.label_smoothing}: must lie in [0, 1)")
     if c.early_stop_patience < 0:
