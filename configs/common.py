@@ -148,6 +148,7 @@ def model_config() -> ml_collections.ConfigDict:
     c.mlp_dropout = 0.0
     c.fusion = "fusion"             # "fusion": [deep | statistical | gender]; "deep_only": deep;
     #                                 "late": MLP on [statistical | gender], mean with step 1's softmax
+    c.late_weight = 0.5             # "late": step 1's weight in that mean (step 2's: 1 - it)
     # Beyond the paper, model.kind="frames_cnn": Conv1D over the frames [T, 162], time the
     # conv axis; padded frames masked out; an optional sequence block; pooling over time.
     c.frames_cnn = ml_collections.ConfigDict()

@@ -2,6 +2,7 @@
 probabilities are the mean of step 1's softmax head and step 2's; saved models predict the same."""
 
 import numpy as np
+import pytest
 from _grid_fixtures import tiny_configs, tiny_grid
 
 from serjax.evaluation import selection
@@ -38,3 +39,27 @@ def test_late_fusion_averages_both_steps_and_serves_the_same(tmp_path):
     np.testing.assert_allclose(fused.val_acc, selection.val_scores(fused.curves), atol=1e-6)
     assert not np.allclose(result.val_acc, selection.val_scores(result.curves))
     assert np.all((result.val_acc > 0.25) & (result.val_acc <= 1))
+
+
+def test_late_weight_mixes_the_steps_and_serves_the_same(tmp_path):
+    data, roles, _, seeds = tiny_grid()
+    model, config, run = tiny_configs(epochs=2)
+    roles, seeds = roles[:1], seeds[:1]
+    model.fusion = "late"
+    runs = {}
+    for weight in (0.0, 0.25, 1.0):
+        model.late_weight = weight
+        runs[weight] = train.train_grid(data, roles, seeds, model, config, runtime=run,
+                                        workdir=tmp_path / str(weight), progress=False)
+    # training never reads the weight; the weighted mean is linear in it
+    p0, p1 = runs[0.0].test_probs[0], runs[1.0].test_probs[0]
+    np.testing.assert_allclose(runs[0.25].test_probs[0], 0.25 * p1 + 0.75 * p0, atol=1e-6)
+    assert not np.allclose(p0, p1)
+    models = checkpoint.load_models(tmp_path / "0.25")
+    probs = checkpoint.predict_proba(models, data["acoustic"], data["statistical"],
+                                     data["gender"])
+    np.testing.assert_allclose(probs[0][runs[0.25].test_rows[0]], runs[0.25].test_probs[0],
+                               atol=1e-5)
+    model.late_weight = 1.5
+    with pytest.raises(ValueError, match="model.late_weight=1.5"):
+        networks.check_model_config(model)

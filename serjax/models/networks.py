@@ -80,7 +80,8 @@ def default_model_config() -> ml_collections.ConfigDict:
     c.mlp_dropout = 0.0
     c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features;
     #                      'late': [statistical | gender], probabilities averaged with step 1's
-    c.kind = "fusionnet"  # or "frames_cnn" (needs features.acoustic="frames")
+    c.late_weight = 0.5  # 'late': step 1's weight in the average (step 2's: 1 - late_weight)
+    c.kind = "fusionnet"  # or "frames_cnn" (a frame kind of features.acoustic)
     c.frames_cnn = default_frames_cnn_config()
     return c
 
@@ -131,6 +132,9 @@ def check_model_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError("model.dropout and model.mlp_dropout must lie in [0, 1)")
     if c.fusion not in FUSION_MODES:
         raise ValueError(f"model.fusion={c.fusion!r}; choose one of {FUSION_MODES}")
+    if not 0.0 <= c.get("late_weight", 0.5) <= 1.0:
+        raise ValueError(f"model.late_weight={c.late_weight}: step 1's weight in late fusion "
+                         "must lie in [0, 1]")
     kind = c.get("kind", "fusionnet")
     if kind not in KINDS:
         raise ValueError(f"model.kind={kind!r}; choose one of {KINDS}")

@@ -179,6 +179,7 @@ def forward_fn(models: Models):
     extractor = model_lib.extractor_module(models.config, num_classes)
     classifier = model_lib.classifier_module(models.config, num_classes)
     fusion = models.config.fusion
+    weight = float(models.config.get("late_weight", 0.5))  # older models: the plain mean
 
     def one(params, s_acoustic, s_fused, acoustic, statistical, gender):
         head, deep = extractor.apply(params["extractor"],
@@ -187,8 +188,9 @@ def forward_fn(models: Models):
         fused = programs.with_shared(deep[:, :0] if fusion == "late" else deep, shared)
         logits = classifier.apply(params["classifier"], model_step.standardize(fused, s_fused),
                                   train=False)
-        if fusion == "late":  # as training scored it: the mean of both steps' probabilities
-            return 0.5 * (jax.nn.softmax(head, -1) + jax.nn.softmax(logits, -1))
+        if fusion == "late":  # as training scored it: both steps' weighted mean
+            return (weight * jax.nn.softmax(head, -1)
+                    + (1.0 - weight) * jax.nn.softmax(logits, -1))
         return jax.nn.softmax(logits, -1)
 
     def forward(params, scalers, acoustic, statistical, gender):

@@ -283,10 +283,11 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
                                                    state["scaler2"], inputs, dev["label"], val_d,
                                                    shared)
     if model_config.fusion == "late":  # mean with step 1's own class probabilities
+        weight = float(model_config.get("late_weight", 0.5))
         probs, confusion = late_test(program, state, acoustic, dev["label"], test_d, probs,
-                                     num_classes)
+                                     num_classes, weight)
         val_probs, val_confusion = late_test(program, state, acoustic, dev["label"], val_d,
-                                             val_probs, num_classes)
+                                             val_probs, num_classes, weight)
     jax.block_until_ready(confusion)
     train_s = time.perf_counter() - start - (programs.compile_seconds() - compile_before)
 
@@ -328,12 +329,13 @@ def concat_results(results: list) -> GridResult:
         val_rows=joined("val_rows"), val_probs=joined("val_probs"))
 
 
-def late_test(program, state, acoustic, labels, rows_d, probs2, num_classes: int):
-    """``model.fusion='late'``: (probabilities, confusion) of ``rows_d`` as the mean of step
-    1's softmax head and step 2's probabilities ``probs2``."""
+def late_test(program, state, acoustic, labels, rows_d, probs2, num_classes: int,
+              weight: float):
+    """``model.fusion='late'``: (probabilities, confusion) of ``rows_d`` as the weighted mean
+    of step 1's softmax head (``weight``) and step 2's probabilities ``probs2``."""
     probs1, _ = program.phase1.test(state["phase1"].best_params, state["scaler1"], acoustic,
                                     labels, rows_d)
-    return programs.late_fusion(probs1, probs2, labels, rows_d, num_classes)
+    return programs.late_fusion(probs1, probs2, labels, rows_d, num_classes, weight)
 
 
 def val_accuracy(confusion: np.ndarray) -> np.ndarray:
