@@ -17,12 +17,13 @@ models' mean ± std is the table.
 
 Chosen on VAL speakers only, on the 12 RAVDESS actors we have (``--config.folds.scheme=
 actor_folds --config.folds.n_folds=3``, 3 seeds; every attempt with its command in
-docs/results.md). Expect there: accuracy 55.2 ± 5.0 % per model, 58.1 ± 5.1 % for the seed
-ensemble; speaker-normalised (transductive) 63.6 ± 1.6 % and 67.2 ± 1.9 %. ComParE + linear
-SVM on the same folds: 57.8 ± 6.2 % and 64.9 ± 6.2 %, so this recipe is level with the field's
-baseline there, not above it by the fold spread. On the full RAVDESS (24 actors, EmoBox's 6
-folds) we have no figure: the maintainers measure it. Training 19 s on 2 cores for the 9 models
-of the 12 actors (features cached); the full RAVDESS's 18 models: docs/benchmarks.md.
+docs/results.md). Expect there: accuracy 58.8 ± 5.0 % per model, 60.0 ± 6.2 % for the seed
+ensemble (62.8 ± 5.3 % with ``--config.seeds=10``); speaker-normalised (transductive)
+66.9 ± 2.1 % and 68.9 ± 2.1 %. ComParE + linear SVM on the same folds: 57.8 ± 6.2 % and
+64.9 ± 6.2 %, so this recipe is 1–4 pp above the field's baseline there, not above it by the
+fold spread. On the full RAVDESS (24 actors, EmoBox's 6 folds) we have no figure: the
+maintainers measure it. Training 21 s on 2 cores for the 9 models of the 12 actors (features
+cached); the full RAVDESS's 18 models: docs/benchmarks.md.
 """
 
 import common

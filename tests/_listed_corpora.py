@@ -69,3 +69,24 @@ def write_emobox(folder: Path, name: str, records: list[dict], folds: list[list[
     if label_map is not None:
         (folder / "label_map.json").write_text(json.dumps(label_map), encoding="utf-8")
     return folder
+
+
+def trained_manifest_run(tmp: Path, overrides: list[str]):
+    """(corpus root, workdir, the training FeatureSet) of a tiny 3-fold ``manifest_cv`` run on
+    the seven-class corpus (3 speakers, 1 file per class; 1 seed, 1 epoch, librosa backend,
+    no augmented copies) with ``overrides`` (features, model) on top: what the serving tests
+    of a feature kind train once per module."""
+    from serjax import config as config_lib  # noqa: PLC0415  (only the serving tests train)
+    from serjax import experiment  # noqa: PLC0415
+    from serjax.features import precompute  # noqa: PLC0415
+    root = tmp / "corpus"
+    write_seven_class_corpus(root, speakers=3, per_class=1)
+    config = config_lib.load_config("manifest_cv", [
+        f"--config.data.manifest={root / 'corpus.csv'}",
+        f"--config.data.cache_dir={tmp / 'cache'}", "--config.folds.num_folds=3",
+        "--config.folds.n_val_actors=1", "--config.seeds=1", "--config.augment.copies=0",
+        "--config.features.workers=1", "--config.features.backend=librosa",
+        "--config.train.epochs=1", "--config.runtime.xla_opt_level=0",
+        "--config.runtime.scan_unroll=1", *overrides])
+    experiment.run_cv(config, tmp / "run", progress=False)
+    return root, tmp / "run", precompute.prepare_features(config, progress=False)  # cached

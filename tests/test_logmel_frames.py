@@ -13,10 +13,8 @@ import librosa
 import numpy as np
 import pytest
 from _feature_tables import feature_config, tiny_table
-from _listed_corpora import write_seven_class_corpus
+from _listed_corpora import trained_manifest_run
 
-from serjax import config as config_lib
-from serjax import experiment
 from serjax.features import acoustic, audio, precompute, spec
 from serjax.models import networks
 from serjax.serve import export, live, model_bundle, predict
@@ -141,22 +139,11 @@ def test_jax_backend_log_mel_matches_librosa(tmp_path):
 def trained(tmp_path_factory):
     """(corpus root, workdir, the training FeatureSet) of a 3-fold frames CNN on log-mel
     frames stored in float16."""
-    tmp = tmp_path_factory.mktemp("logmel_frames")
-    root = tmp / "corpus"
-    write_seven_class_corpus(root, speakers=3, per_class=1)
-    config = config_lib.load_config("manifest_cv", [
-        f"--config.data.manifest={root / 'corpus.csv'}",
-        f"--config.data.cache_dir={tmp / 'cache'}", "--config.folds.num_folds=3",
-        "--config.folds.n_val_actors=1", "--config.seeds=1", "--config.augment.copies=0",
-        "--config.features.workers=1", "--config.features.backend=librosa",
+    return trained_manifest_run(tmp_path_factory.mktemp("logmel_frames"), [
         "--config.features.acoustic=logmel_frames", "--config.features.max_frames=128",
         "--config.features.frames_dtype=float16", "--config.model.kind=frames_cnn",
         "--config.model.frames_cnn.conv_features=(4,)",
-        "--config.model.frames_cnn.kernel_sizes=(3,)", "--config.train.epochs=1",
-        "--config.runtime.xla_opt_level=0", "--config.runtime.scan_unroll=1"])
-    experiment.run_cv(config, tmp / "run", progress=False)
-    feature_set = precompute.prepare_features(config, progress=False)  # the cached set
-    return root, tmp / "run", feature_set
+        "--config.model.frames_cnn.kernel_sizes=(3,)"])
 
 
 def _rows(feature_set, count=3):

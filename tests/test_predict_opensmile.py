@@ -12,10 +12,9 @@ import json
 import numpy as np
 import pytest
 from _feature_tables import feature_config, tiny_table
-from _listed_corpora import EMODB_STYLE, write_seven_class_corpus
+from _listed_corpora import EMODB_STYLE, trained_manifest_run
 
-from serjax import cli, experiment
-from serjax import config as config_lib
+from serjax import cli
 from serjax.features import audio, precompute, spec
 from serjax.serve import export, model_bundle, predict
 from serjax.training import checkpoint
@@ -27,21 +26,9 @@ EGEMAPS, SUMMARY = spec.OPENSMILE_WIDTHS["egemaps"], 162
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """(corpus root, workdir, the training FeatureSet) of a 3-fold egemaps + fuse=summary run."""
-    tmp = tmp_path_factory.mktemp("opensmile_serve")
-    root = tmp / "corpus"
-    write_seven_class_corpus(root, speakers=3, per_class=1)
-    config = config_lib.load_config("manifest_cv", [
-        f"--config.data.manifest={root / 'corpus.csv'}",
-        f"--config.data.cache_dir={tmp / 'cache'}", "--config.folds.num_folds=3",
-        "--config.folds.n_val_actors=1", "--config.seeds=1", "--config.augment.copies=0",
-        "--config.features.workers=1", "--config.features.backend=librosa",
+    return trained_manifest_run(tmp_path_factory.mktemp("opensmile_serve"), [
         "--config.features.acoustic=egemaps", "--config.features.fuse=summary",
-        "--config.train.epochs=1", "--config.model.conv_features=(4,)",
-        "--config.model.kernel_sizes=(5,)", "--config.runtime.xla_opt_level=0",
-        "--config.runtime.scan_unroll=1"])
-    experiment.run_cv(config, tmp / "run", progress=False)
-    feature_set = precompute.prepare_features(config, progress=False)  # the cached sets
-    return root, tmp / "run", feature_set
+        "--config.model.conv_features=(4,)", "--config.model.kernel_sizes=(5,)"])
 
 
 def _rows(feature_set, count=4):
