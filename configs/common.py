@@ -146,6 +146,7 @@ def model_config() -> ml_collections.ConfigDict:
     # Step 2, the classifier on [deep 32 | statistical 8 | gender 1]:
     c.mlp_hidden = (12,)            # Dense(12) -> Dense(classes), as the authors' code
     c.mlp_dropout = 0.0
+    c.input_dropout = 0.0           # dropout on the classifier's input columns (0: none)
     c.fusion = "fusion"             # "fusion": [deep | statistical | gender]; "deep_only": deep;
     #                                 "late": MLP on [statistical | gender], mean with step 1's softmax
     c.late_weight = 0.5             # "late": step 1's weight in that mean (step 2's: 1 - it)

@@ -110,6 +110,23 @@ def test_extractor_training_output_equals_unfused_pool_and_dropout():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+def test_input_dropout_drops_classifier_inputs_in_training_only():
+    config = networks.default_model_config()
+    config.mlp_hidden = ()  # a linear classifier; with an identity kernel, logits = its input
+    config.input_dropout = 0.5
+    module = networks.MLPClassifier(config, 400)
+    x = 1.0 + jnp.abs(jax.random.normal(jax.random.key(1), (4, 400)))
+    params = {"params": {"Dense_0": {"kernel": jnp.eye(400), "bias": jnp.zeros(400)}}}
+    np.testing.assert_allclose(module.apply(params, x, train=False), x, rtol=1e-6)  # eval: off
+    out = np.asarray(module.apply(params, x, train=True, rngs={"dropout": jax.random.key(2)}))
+    kept = out != 0
+    assert 0.45 < kept.mean() < 0.55
+    np.testing.assert_allclose(out[kept], 2 * np.asarray(x)[kept], rtol=1e-6)
+    config.input_dropout = 1.0
+    with pytest.raises(ValueError, match="model.input_dropout=1.0"):
+        networks.check_model_config(config)
+
+
 def test_bad_model_config_names_the_field():
     config = networks.default_model_config()
     config.fusion = "early"

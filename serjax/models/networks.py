@@ -80,6 +80,7 @@ def default_model_config() -> ml_collections.ConfigDict:
     c.mlp_dropout = 0.0
     c.fusion = "fusion"  # 'fusion': [deep | statistical | gender]; 'deep_only': deep features;
     #                      'late': [statistical | gender], probabilities averaged with step 1's
+    c.input_dropout = 0.0  # dropout on step 2's input columns (0: none)
     c.late_weight = 0.5  # 'late': step 1's weight in the average (step 2's: 1 - late_weight)
     c.kind = "fusionnet"  # or "frames_cnn" (a frame kind of features.acoustic)
     c.frames_cnn = default_frames_cnn_config()
@@ -132,6 +133,8 @@ def check_model_config(c: ml_collections.ConfigDict) -> None:
         raise ValueError("model.dropout and model.mlp_dropout must lie in [0, 1)")
     if c.fusion not in FUSION_MODES:
         raise ValueError(f"model.fusion={c.fusion!r}; choose one of {FUSION_MODES}")
+    if not 0.0 <= c.get("input_dropout", 0.0) < 1.0:
+        raise ValueError(f"model.input_dropout={c.input_dropout}: must lie in [0, 1)")
     if not 0.0 <= c.get("late_weight", 0.5) <= 1.0:
         raise ValueError(f"model.late_weight={c.late_weight}: step 1's weight in late fusion "
                          "must lie in [0, 1]")
@@ -370,6 +373,8 @@ class MLPClassifier(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool, dropout=None) -> jax.Array:
         rate = self.config.mlp_dropout if dropout is None else dropout  # an arm's own
+        if self.config.get("input_dropout", 0.0) > 0:  # drops fused columns (6,373 functionals)
+            x = Dropout(self.config.input_dropout, not train, self.dropout_impl)(x)
         for width in self.config.mlp_hidden:
             x = nn.relu(nn.Dense(width)(x))
             x = Dropout(rate, not train, self.dropout_impl)(x)
