@@ -168,6 +168,22 @@ def check_arms_have_effect(config, arm_list: list[dict]) -> None:
                          "train.classifier_weight_decay fixes step 2's; unset one of them")
 
 
+def check_per_model(values: dict | None, num_models: int) -> dict:
+    """``{name: float32 [M]}`` checked: known names (``PER_MODEL``), one value per model (what
+    ``train_grid(hparams=...)`` takes). Raises ValueError naming the bad entry."""
+    out = {}
+    for name, per_model in (values or {}).items():
+        if name not in PER_MODEL:
+            raise ValueError(f"hparams: {name!r} cannot differ per model; choose from "
+                             f"{', '.join(PER_MODEL)}")
+        per_model = np.asarray(per_model, np.float32)
+        if per_model.shape != (num_models,):
+            raise ValueError(f"hparams[{name!r}]: shape {per_model.shape}, need one value per "
+                             f"model ({num_models},)")
+        out[name] = per_model
+    return out
+
+
 def per_model_values(arm_list: list[dict], arm_of: np.ndarray) -> dict:
     """``{name: float32 [M]}`` of every name any arm sets (each arm sets the same names)."""
     names = [n for n in PER_MODEL if any(n in arm for arm in arm_list)]

@@ -189,7 +189,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
     all_rows[n:] = -1
 
     put_m = lambda x: sharding.put_per_model(x, mesh)
-    hp = check_hparams(hparams, num_models)
+    hp = hparams_lib.check_per_model(hparams, num_models)
     hp_d = put_m({k: sharding.pad_models(v, padded) for k, v in hp.items()})
     stream, host_inputs, uploaded = None, programs.extractor_inputs(data), data
     if host_input.wants_streaming(runtime, host_inputs, mesh):
@@ -361,22 +361,6 @@ def check_classifier_roles(classifier_roles, roles: np.ndarray) -> np.ndarray:
     empty = np.flatnonzero(~(out == TRAIN).any(1))
     if empty.size:
         raise ValueError(f"classifier_roles: models {empty.tolist()} have no TRAIN rows")
-    return out
-
-
-def check_hparams(hparams: dict | None, num_models: int) -> dict:
-    """``{name: float32 [M]}`` checked: known names (``hparams.PER_MODEL``), one value per
-    model. Raises ValueError naming the bad entry."""
-    out = {}
-    for name, values in (hparams or {}).items():
-        if name not in hparams_lib.PER_MODEL:
-            raise ValueError(f"hparams: {name!r} cannot differ per model; choose from "
-                             f"{', '.join(hparams_lib.PER_MODEL)}")
-        values = np.asarray(values, np.float32)
-        if values.shape != (num_models,):
-            raise ValueError(f"hparams[{name!r}]: shape {values.shape}, need one value per "
-                             f"model ({num_models},)")
-        out[name] = values
     return out
 
 
