@@ -189,8 +189,8 @@ def forward_fn(models: Models):
         logits = classifier.apply(params["classifier"], model_step.standardize(fused, s_fused),
                                   train=False)
         if fusion == "late":  # as training scored it: both steps' weighted mean
-            return (weight * jax.nn.softmax(head, -1)
-                    + (1.0 - weight) * jax.nn.softmax(logits, -1))
+            return programs.late_mean(jax.nn.softmax(head, -1), jax.nn.softmax(logits, -1),
+                                      weight)
         return jax.nn.softmax(logits, -1)
 
     def forward(params, scalers, acoustic, statistical, gender):

@@ -238,12 +238,18 @@ def with_shared(x, shared):
     return x if shared is None else (x, shared)
 
 
+def late_mean(probs1: jax.Array, probs2: jax.Array, weight: float = 0.5) -> jax.Array:
+    """``model.fusion='late'``'s prediction: the extractor's class probabilities weighted
+    ``weight`` (``model.late_weight``), the classifier's ``1 - weight``; training and serving
+    (``checkpoint.forward_fn``) both call it."""
+    return weight * probs1 + (1.0 - weight) * probs2
+
+
 def late_fusion(probs1: jax.Array, probs2: jax.Array, labels, test_rows, num_classes: int,
                 weight: float = 0.5):
-    """``model.fusion='late'``: the weighted mean of the extractor's (``weight``) and the
-    classifier's (``1 - weight``) class probabilities ``[M, T, C]``, and its TEST confusion
-    counts ``[M, C, C]``."""
-    probs = weight * probs1 + (1.0 - weight) * probs2
+    """``late_mean`` of the extractor's and the classifier's class probabilities ``[M, T, C]``,
+    and its TEST confusion counts ``[M, C, C]``."""
+    probs = late_mean(probs1, probs2, weight)
     logits = jnp.log(jnp.maximum(probs, 1e-30))
     return probs, jax.vmap(lambda lg, rows: metrics.confusion_counts(lg, labels, rows,
                                                                      num_classes))(logits,
