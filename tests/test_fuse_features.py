@@ -75,6 +75,13 @@ def test_fused_statistical_is_main_statistical_then_the_view_row_for_row(
     assert picked.statistical.shape == (4, 170) and picked.manifest["fused"]["width"] == 162
 
 
+def test_prepare_features_without_progress_draws_no_bar(monkeypatch, table, tmp_path, capfd):
+    capfd.readouterr()
+    _prepare(monkeypatch, table, tmp_path, acoustic="summary", fuse="egemaps")  # both computed
+    out, err = capfd.readouterr()
+    assert "file/s" not in out + err and "features:" not in out + err
+
+
 def test_openSMILE_names_follow_the_view(sets):
     frames, summary = sets
     fake = store.FeatureSet(dict(summary.arrays, acoustic=np.asarray(summary.acoustic)[:, :3]),

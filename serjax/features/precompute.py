@@ -250,10 +250,10 @@ def label_names(tables) -> tuple[str, ...]:
     return names.pop()
 
 
-def precompute_from_config(config, tables, cache_dir) -> store.FeatureSet:
-    """The CLI's entry: ``features.workers`` processes (None = all CPUs), progress bar on."""
+def precompute_from_config(config, tables, cache_dir, progress: bool = True) -> store.FeatureSet:
+    """The CLI's entry: ``features.workers`` processes (None = all CPUs)."""
     workers = config.features.get("workers", None)
-    return precompute(tables, config, cache_dir, workers=workers, progress=True)
+    return precompute(tables, config, cache_dir, workers=workers, progress=progress)
 
 
 def prepare_features(config: ml_collections.ConfigDict, progress: bool = True) -> store.FeatureSet:
@@ -268,10 +268,10 @@ def prepare_features(config: ml_collections.ConfigDict, progress: bool = True) -
         raise ConfigError(str(err)) from err
     table = sources.load_tables(config, progress)
     cache = sources.cache_dir(config) / "features"
-    main = precompute_from_config(fused_views.without_fuse(config), [table], cache)
+    main = precompute_from_config(fused_views.without_fuse(config), [table], cache, progress)
     if view_config is None:
         return main
-    view = precompute_from_config(view_config, [table], cache)
+    view = precompute_from_config(view_config, [table], cache, progress)
     return fused_views.join(main, view, view_config.features.acoustic)
 
 
