@@ -148,3 +148,39 @@ def test_bad_c_and_frames_config_are_named(tmp_path):
     cfg.features.acoustic = "egemaps_frames"
     with pytest.raises(ConfigError, match="egemaps_frames"):
         linear_svm.run_baseline(cfg, tmp_path, progress=False)
+
+
+def _sklearn_views():
+    """scripts/sklearn_views.py, imported by path (scripts/ is not a package)."""
+    import importlib.util  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+    path = Path(__file__).parents[1] / "scripts" / "sklearn_views.py"
+    module_spec = importlib.util.spec_from_file_location("sklearn_views", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_sklearn_views_script_svm_equals_the_baseline_and_lr_learns(egemaps_set, tmp_path,
+                                                                   monkeypatch, capsys):
+    views = _sklearn_views()
+    monkeypatch.setattr(precompute, "prepare_features", lambda config, progress: egemaps_set)
+    baseline = linear_svm.run_baseline(_cv_config(), tmp_path, progress=False)
+    args = views.parser().parse_args(["--config", "unused", "--views", "egemaps",
+                                      "--model", "svm"])
+    svm = views.run(_cv_config(), args)
+    # The same folds, seeds, TRAIN rows and classifier: the baseline's per-model accuracies.
+    np.testing.assert_allclose(svm["test"], [m["accuracy"] for m in baseline["models"]])
+    assert len(svm["val"]) == len(svm["test"]) == 6 and len(svm["ensemble"]) == 3
+    lr = views.run(_cv_config(), views.parser().parse_args(
+        ["--config", "unused", "--views", "egemaps", "--gender-scale"]))
+    assert np.mean(lr["test"]) > 0.8 and np.mean(lr["ensemble"]) > 0.8  # chance 0.25
+    assert "| lr C=0.01 | egemaps | gender, TRAIN stats | 6 |" in capsys.readouterr().out
+
+
+def test_gender_scaler_uses_each_genders_train_rows_only():
+    scaler = _sklearn_views().GenderScaler(np.array([0, 0, 1, 1, 0, 1]))
+    x = np.array([[1.0], [3.0], [10.0], [14.0], [100.0], [-50.0]])
+    scaler.fit(x, np.arange(4))  # rows 4 and 5 are not TRAIN: they must not move the stats
+    np.testing.assert_allclose(scaler.transform(x, np.arange(6))[:, 0],
+                               [-1, 1, -1, 1, 98, -31], atol=1e-5)
