@@ -24,8 +24,9 @@ ensemble (62.8 ± 5.3 % with ``--config.seeds=10``); speaker-normalised (transdu
 fold spread. Most of that margin is step 2 itself: a scikit-learn logistic regression on ComParE
 alone, ensembled over the same 10 seeds, scores 61.0 / 67.5 % (``scripts/sklearn_views.py``;
 docs/results.md, third round), so the frames CNN adds under 2 pp here. On the full RAVDESS
-(24 actors, EmoBox's 6 folds) we have no figure: the maintainers measure it. Training 21 s on 2 cores for the 9 models of the 12 actors (features
-cached); the full RAVDESS's 18 models: docs/benchmarks.md.
+(24 actors, EmoBox's 6 folds) we have no figure: the maintainers measure it. Training 21 s on
+2 cores for the 9 models of the 12 actors (features cached); the full RAVDESS's 18 models:
+docs/benchmarks.md.
 """
 
 import common
