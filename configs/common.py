@@ -154,6 +154,10 @@ def model_config() -> ml_collections.ConfigDict:
     # conv axis; padded frames masked out; an optional sequence block; pooling over time.
     c.frames_cnn = ml_collections.ConfigDict()
     c.frames_cnn.input_pool = 2     # frames first averaged in windows of 2 (23 ms hop -> 46 ms)
+    # Optional 2-D (time x band) conv blocks first, for band-ordered frames such as
+    # logmel_frames (serjax.models.spectral): 3 x 3 conv, ReLU, 2 x 2 max-pool each. () = none.
+    c.frames_cnn.conv2d_features = ()
+    c.frames_cnn.conv2d_kernel = 3
     c.frames_cnn.conv_features = (64, 64)  # one conv block per entry
     c.frames_cnn.kernel_sizes = (5, 5)
     c.frames_cnn.pool = 2           # max-pool over time after each block

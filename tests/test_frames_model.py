@@ -90,7 +90,8 @@ def _perturbed(params, scale=0.3):
 @pytest.mark.parametrize("pool, sequence, deep_in", [
     ("mean_max", "none", 2 * 4), ("mean_std", "none", 2 * 4), ("attention", "none", 2 * 4),
     ("mean_max", "gru", 2 * 2 * 3), ("attention", "gru", 2 * 2 * 3),
-    ("mean_max", "conformer", 2 * 4), ("mean_std", "conformer", 2 * 4)])
+    ("mean_max", "conformer", 2 * 4), ("mean_std", "conformer", 2 * 4),
+    ("mean_max", "conv2d", 2 * 4)])
 def test_frames_extractor_ignores_padding(pool, sequence, deep_in):
     """Padding appended to every row (with junk in the padded frames) changes no output, for
     every pooling and sequence block."""
@@ -98,6 +99,8 @@ def test_frames_extractor_ignores_padding(pool, sequence, deep_in):
     config.kind = "frames_cnn"
     f = config.frames_cnn
     f.conv_features, f.pooling, f.sequence = (6, 4), pool, sequence
+    if sequence == "conv2d":  # two 2-D blocks (3 × 3) before the 1-D ones, no sequence block
+        f.conv2d_features, f.sequence = (3, 2), "none"
     f.sequence_width, f.attention_width, f.num_heads, f.conformer_kernel = 3, 5, 2, 3
     networks.check_model_config(config)
     module = networks.extractor_module(config, 4)
@@ -112,6 +115,12 @@ def test_frames_extractor_ignores_padding(pool, sequence, deep_in):
         # conv(k5, 7→6) + conv(k5, 6→4) + Dense(2*4 → 32) + head Dense(32 → 4)
         assert networks.param_count(params) == (5 * 7 * 6 + 6) + (5 * 6 * 4 + 4) + (
             8 * 32 + 32) + (32 * 4 + 4)
+    if sequence == "conv2d":
+        # 7 bands → 4 → 2 after two band pools, 2 channels: the 1-D blocks read 2 × 2 features
+        front = params["params"]["SpectralFront_0"]
+        assert front["Conv2D_0"]["kernel"].shape == (3, 3, 1, 3)
+        assert front["Conv2D_1"]["kernel"].shape == (3, 3, 3, 2)
+        assert params["params"]["Conv1D_0"]["kernel"].shape == (5, 2 * 2, 6)
     params = _perturbed(params)
     a_logits, a_deep = module.apply(params, short, train=False)
     b_logits, b_deep = module.apply(params, padded, train=False)

@@ -13,7 +13,7 @@ from serjax.models import networks, pooling
 from serjax.training import checkpoint, hparams, runtime, train
 
 
-def _frames_model(pool="mean_max", sequence="none"):
+def _frames_model(pool="mean_max", sequence="none", conv2d=()):
     """A tiny frames_cnn config with the given options."""
     model = networks.default_model_config()
     model.kind = "frames_cnn"
@@ -21,6 +21,7 @@ def _frames_model(pool="mean_max", sequence="none"):
     f = model.frames_cnn
     f.conv_features, f.kernel_sizes, f.pooling, f.sequence = (8, 8), (3, 3), pool, sequence
     f.sequence_width, f.attention_width, f.num_heads, f.conformer_kernel = 4, 4, 2, 3
+    f.conv2d_features = conv2d
     return model
 
 
@@ -48,6 +49,7 @@ def test_pooling_by_hand():
     ("sequence", "lstm", r"model.frames_cnn.sequence='lstm'; choose one of \('none', 'gru'"),
     ("sequence_width", 0, "model.frames_cnn.sequence_width=0 must be >= 1"),
     ("num_heads", 3, "num_heads=3 must divide the conformer's width"),
+    ("conv2d_features", (4, 0), r"conv2d_features \(4, 0\) and conv2d_kernel 3 must be >= 1"),
 ])
 def test_options_are_checked(field, value, message):
     model = _frames_model(sequence="conformer")
@@ -60,7 +62,7 @@ def test_a_config_saved_before_the_options_gets_todays_extractor():
     model = _frames_model()
     old = model.copy_and_resolve_references()
     for field in ("pooling", "attention_width", "sequence", "sequence_width", "num_heads",
-                  "conformer_kernel"):
+                  "conformer_kernel", "conv2d_features", "conv2d_kernel"):
         del old.frames_cnn[field]
     networks.check_model_config(old)
     x = {"frames": jax.random.normal(jax.random.key(0), (2, 12, 5)),
@@ -72,14 +74,15 @@ def test_a_config_saved_before_the_options_gets_todays_extractor():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("pool, sequence", [("attention", "gru"), ("mean_std", "conformer")])
-def test_option_trains_in_a_grid_and_serves_the_same(tmp_path, pool, sequence):
+@pytest.mark.parametrize("pool, sequence, conv2d", [("attention", "gru", ()),
+                                                     ("mean_std", "conformer", (4,))])
+def test_option_trains_in_a_grid_and_serves_the_same(tmp_path, pool, sequence, conv2d):
     """Two models of one fold in one vmapped program, each with its own (traced) dropout rate;
     the saved models give the run's TEST probabilities."""
     data = synthetic_frames(96, 16, 10, 4, 6, seed=3)
     roles, _, seeds = actor_fold_roles(data["actor"], 3)
     roles, seeds = np.repeat(roles[:1], 2, 0), np.repeat(seeds[:1], 2)
-    model = _frames_model(pool, sequence)
+    model = _frames_model(pool, sequence, conv2d)  # conv2d: a 2-D front (models/spectral.py)
     config = train.default_train_config()
     config.epochs, config.batch_size, config.learning_rate = 2, 32, 1e-2
     run = runtime.default_runtime_config()
@@ -99,6 +102,7 @@ def test_option_trains_in_a_grid_and_serves_the_same(tmp_path, pool, sequence):
 
     saved = checkpoint.load_models(tmp_path)
     assert (saved.config.frames_cnn.pooling, saved.config.frames_cnn.sequence) == (pool, sequence)
+    assert tuple(saved.config.frames_cnn.conv2d_features) == conv2d
     probs = checkpoint.predict_proba(
         saved, {"frames": data["acoustic"], "mask": data["frame_mask"]}, data["statistical"],
         data["gender"], batch_size=64)

@@ -19,7 +19,8 @@ a CRNN) or ``'conformer'`` (one conformer block at the last conv block's width, 
 heads, depthwise kernel ``conformer_kernel``); ``model.frames_cnn.pooling``: ``'mean_max'``
 (masked mean and max, default), ``'mean_std'`` (statistics pooling) or ``'attention'``
 (attentive statistics pooling, a scoring layer of ``attention_width`` units). Both live in
-``serjax/models/sequence.py``; padded frames never reach a real row's output.
+``serjax/models/sequence.py``; padded frames never reach a real row's output. Optional 2-D
+(time × band) conv blocks before the 1-D ones: ``.conv2d_features`` (``models/spectral.py``).
 
 Every module is written for ONE model; the training engine adds the model axis with ``vmap``.
 Three choices keep that fast on XLA:CPU (numbers in ``docs/benchmarks.md``, ``## Training``);
@@ -58,6 +59,7 @@ from serjax.models.pooling import (
     same_padding,
 )
 from serjax.models.sequence import POOLINGS, SEQUENCES, pool_frames, sequence_block
+from serjax.models.spectral import SpectralFront, check_spectral
 
 KINDS = ("fusionnet", "frames_cnn")
 FUSION_MODES = ("fusion", "deep_only", "late")
@@ -93,6 +95,8 @@ def default_frames_cnn_config() -> ml_collections.ConfigDict:
     entry of ``conv_features``, each followed by a max-pool over time of ``pool``."""
     c = ml_collections.ConfigDict()
     c.input_pool = 2
+    c.conv2d_features = ()  # 2-D (time × band) blocks before the 1-D ones: models/spectral.py
+    c.conv2d_kernel = 3
     c.conv_features = (64, 64)
     c.kernel_sizes = (5, 5)
     c.pool = 2
@@ -163,6 +167,7 @@ def check_frames_options(f: ml_collections.ConfigDict) -> None:
     for field in ("sequence_width", "num_heads", "conformer_kernel", "attention_width"):
         if f[field] < 1:
             raise ValueError(f"model.frames_cnn.{field}={f[field]} must be >= 1")
+    check_spectral(f)
     if f.sequence == "conformer" and f.conv_features[-1] % f.num_heads:
         raise ValueError(
             f"model.frames_cnn.num_heads={f.num_heads} must divide the conformer's width, the "
@@ -301,12 +306,15 @@ class FramesExtractor(nn.Module):
         h = x["frames"].astype(jnp.float32) * mask[..., None]
         f = frames_cnn_fields(c.frames_cnn)
         h, mask = pool_time(h, mask, f.input_pool, "mean")
+        make_dropout = functools.partial(Dropout, rate, not train, self.dropout_impl)
+        if f.conv2d_features:
+            front = SpectralFront(tuple(f.conv2d_features), f.conv2d_kernel, make_dropout)
+            h, mask = front(h, mask)
         for features, kernel in zip(f.conv_features, f.kernel_sizes):
             h = nn.relu(Conv1D(features, kernel, impl=self.conv_impl)(h)) * mask[..., None]
             h, mask = pool_time(h, mask, f.pool, "max")
-            h = Dropout(rate, not train, self.dropout_impl)(h)
+            h = make_dropout()(h)
         if f.sequence != "none":
-            make_dropout = functools.partial(Dropout, rate, not train, self.dropout_impl)
             h = sequence_block(f, make_dropout)(h, mask)
         pooled = pool_frames(h, mask, f, signed=f.sequence != "none")
         deep = nn.relu(nn.Dense(c.deep_width, name="deep")(pooled))
