@@ -48,8 +48,10 @@ def view_matrix(config, views: list[str]):
         c = config.copy_and_resolve_references()
         c.features.acoustic = view
         grid = grid_inputs.grid_inputs(c, precompute.prepare_features(c, progress=False))
-        if grids and not np.array_equal(grid.data["label"], grids[0].data["label"]):
-            raise ValueError(f"view {view!r} lists the files in another order than {views[0]!r}")
+        if grids and not (np.array_equal(grid.files, grids[0].files)
+                          and np.array_equal(grid.roles, grids[0].roles)):
+            raise ValueError(f"view {view!r} has other files or roles than {views[0]!r} (a file "
+                             "one feature set skipped?): compute them from the same corpus")
         grids.append(grid)
         columns.append(np.asarray(grid.data["acoustic"], np.float64).reshape(len(grid.actors), -1))
     return grids[0], np.hstack(columns)
@@ -109,9 +111,7 @@ def classifier(name: str, C: float, bags: int):
     if name in ("svm", "rbf"):
         kernel = "linear" if name == "svm" else "rbf"
         return SVC(kernel=kernel, C=C), lambda m, x: m.decision_function(x)
-    if name == "subspace":
-        return Subspace(C, bags), lambda m, x: m.scores(x)
-    raise SystemExit(f"--model {name!r}: use lr, svm, rbf or subspace")
+    return Subspace(C, bags), lambda m, x: m.scores(x)  # "subspace" (parser() checks names)
 
 
 def evaluate(grid, x, y, args):
@@ -139,7 +139,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     p.add_argument("--config", required=True)
     p.add_argument("--views", default="compare")
-    p.add_argument("--model", default="lr")
+    p.add_argument("--model", default="lr", choices=("lr", "svm", "rbf", "subspace"))
     p.add_argument("--C", type=float, default=0.01)
     p.add_argument("--bags", type=int, default=20)
     p.add_argument("--speaker-norm", action="store_true")

@@ -194,7 +194,7 @@ def test_frames_model_fields_nest_under_the_kind():
     assert config.frames_cnn.to_dict() == {
         "input_pool": 2, "conv_features": (64, 64), "kernel_sizes": (5, 5), "pool": 2,
         "sequence": "none", "sequence_width": 64, "num_heads": 4, "conformer_kernel": 7,
-        "pooling": "mean_max", "attention_width": 64}
+        "pooling": "mean_max", "attention_width": 64, "conv2d_features": (), "conv2d_kernel": 3}
     config.kind = "frames_cnn"
     config.frames_cnn.pool = 0
     with pytest.raises(ValueError, match="model.frames_cnn.input_pool and "
