@@ -160,7 +160,7 @@ def check_model_config(c: ml_collections.ConfigDict) -> None:
 
 
 def check_frames_options(f: ml_collections.ConfigDict) -> None:
-    """The sequence block and pooling fields of a full ``model.frames_cnn``."""
+    """The sequence block, pooling and 2-D front fields of a full ``model.frames_cnn``."""
     for field, allowed in (("sequence", SEQUENCES), ("pooling", POOLINGS)):
         if f[field] not in allowed:
             raise ValueError(f"model.frames_cnn.{field}={f[field]!r}; choose one of {allowed}")

@@ -179,7 +179,7 @@ def forward_fn(models: Models):
     extractor = model_lib.extractor_module(models.config, num_classes)
     classifier = model_lib.classifier_module(models.config, num_classes)
     fusion = models.config.fusion
-    weight = float(models.config.get("late_weight", 0.5))  # older models: the plain mean
+    weight = programs.late_weight(models.config)
 
     def one(params, s_acoustic, s_fused, acoustic, statistical, gender):
         head, deep = extractor.apply(params["extractor"],

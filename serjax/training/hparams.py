@@ -2,7 +2,8 @@
 
 An arm is one setting of the hyperparameters that can differ per model inside one compiled
 program (``PER_MODEL``: learning rate, weight decay (both steps, or step 2's own:
-``classifier_weight_decay``), label smoothing, mixup α, dropout rates, SpecAugment widths). ``config.sweep`` lists them::
+``classifier_weight_decay``), label smoothing, mixup α, dropout rates, SpecAugment widths).
+``config.sweep`` lists them::
 
     sweep.method = "grid"                       # every combination of the listed values
     sweep.grid.learning_rate = (1e-3, 3e-3)

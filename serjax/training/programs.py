@@ -238,6 +238,11 @@ def with_shared(x, shared):
     return x if shared is None else (x, shared)
 
 
+def late_weight(model_config) -> float:
+    """Step 1's weight in late fusion, ``model.late_weight`` (models saved before it: 0.5)."""
+    return float(model_config.get("late_weight", 0.5))
+
+
 def late_mean(probs1: jax.Array, probs2: jax.Array, weight: float = 0.5) -> jax.Array:
     """``model.fusion='late'``'s prediction: the extractor's class probabilities weighted
     ``weight`` (``model.late_weight``), the classifier's ``1 - weight``; training and serving

@@ -283,7 +283,7 @@ def train_grid(data: dict, roles, seeds, model_config=None, train_config=None, *
                                                    state["scaler2"], inputs, dev["label"], val_d,
                                                    shared)
     if model_config.fusion == "late":  # mean with step 1's own class probabilities
-        weight = float(model_config.get("late_weight", 0.5))
+        weight = programs.late_weight(model_config)
         probs, confusion = late_test(program, state, acoustic, dev["label"], test_d, probs,
                                      num_classes, weight)
         val_probs, val_confusion = late_test(program, state, acoustic, dev["label"], val_d,
